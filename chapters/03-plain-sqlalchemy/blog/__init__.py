@@ -36,4 +36,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
 
     return app
+
+
 # --8<-- [end:create_app]

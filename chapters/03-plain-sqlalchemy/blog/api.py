@@ -44,6 +44,8 @@ def create_user() -> tuple[dict, int]:
 @bp.get("/users/<int:user_id>")
 def get_user(user_id: int) -> dict:
     return get_user_or_404(user_id).to_dict()
+
+
 # --8<-- [end:users]
 
 
@@ -60,6 +62,8 @@ def create_post(user_id: int) -> tuple[dict, int]:
     Session.add(post)
     Session.commit()
     return post.to_dict(), 201
+
+
 # --8<-- [end:posts]
 
 
@@ -69,4 +73,6 @@ def get_user_or_404(user_id: int) -> User:
     if user is None:
         abort(404, f"There is no user with id {user_id}.")
     return user
+
+
 # --8<-- [end:get_user_or_404]

@@ -34,6 +34,8 @@ def init_db_command(drop: bool) -> None:
         with engine.connect() as connection:
             connection.execute(text("PRAGMA journal_mode=WAL"))
     click.echo(f"Initialized the database at {engine.url!r}.")
+
+
 # --8<-- [end:init_db]
 
 
@@ -50,6 +52,8 @@ def seed_command() -> None:
             added += 1
     Session.commit()
     click.echo(f"Seeded {added} new user(s); {len(SEED_USERS) - added} already there.")
+
+
 # --8<-- [end:seed]
 
 

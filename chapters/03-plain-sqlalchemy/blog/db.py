@@ -28,6 +28,8 @@ def configure(url: str, sqlite_timeout: float = 5.0) -> Engine:
     Session.remove()
     Session.configure(bind=engine)
     return engine
+
+
 # --8<-- [end:session]
 
 
@@ -43,4 +45,6 @@ def close_session(exc: BaseException | None = None) -> None:
     # Runs after every request, error or not. An uncommitted transaction is
     # rolled back and the connection goes back to the pool.
     Session.remove()
+
+
 # --8<-- [end:init_app]

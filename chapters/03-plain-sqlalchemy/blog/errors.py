@@ -21,4 +21,6 @@ def handle_unexpected_error(error: Exception) -> tuple[dict[str, str], int]:
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
+
+
 # --8<-- [end:handlers]

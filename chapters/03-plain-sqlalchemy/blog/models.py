@@ -17,9 +17,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     email: Mapped[str] = mapped_column(String(254))
-    posts: Mapped[list[Post]] = relationship(
-        back_populates="author", order_by="Post.id"
-    )
+    posts: Mapped[list[Post]] = relationship(back_populates="author", order_by="Post.id")
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "username": self.username, "email": self.email}
@@ -41,4 +39,6 @@ class Post(Base):
             "title": self.title,
             "body": self.body,
         }
+
+
 # --8<-- [end:models]

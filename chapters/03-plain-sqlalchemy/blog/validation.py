@@ -53,6 +53,8 @@ def json_body(fields: dict[str, Text]) -> dict[str, str]:
     if unknown:
         abort(400, f"Unknown field(s): {', '.join(unknown)}.")
     return {name: check_text(name, data[name], rule) for name, rule in fields.items()}
+
+
 # --8<-- [end:json_body]
 
 

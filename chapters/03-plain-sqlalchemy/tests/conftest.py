@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Engine, create_engine, text
@@ -58,6 +59,17 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def flask_command(app: Flask, runner: FlaskCliRunner) -> Callable[..., Result]:
+    """Run ``flask <args>`` like the real CLI does: inside an app context."""
+
+    def run(*args: str, input: str | None = None) -> Result:
+        with app.app_context():
+            return runner.invoke(args=list(args), input=input)
+
+    return run
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ json_values = st.recursive(
     | st.floats(allow_nan=False)
     | st.text()
     | st.sampled_from(["'; DROP TABLE users; --", "1 OR 1=1", "ada@example.com"]),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=10,
 )
 known_keys = st.sampled_from(["username", "email", "title", "body"])

@@ -1,0 +1,78 @@
+"""The JSON API: users and their posts."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, url_for
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from blog.db import db
+from blog.models import Post, User
+from blog.validation import MAX_ID, POST_FIELDS, USER_FIELDS, json_body
+
+bp = Blueprint("api", __name__)
+
+
+@bp.get("/")
+def index() -> str:
+    users = url_for("api.list_users")
+    return f'<h1>The blog is up</h1><p>The API starts at <a href="{users}">{users}</a>.</p>'
+
+
+# --8<-- [start:users]
+@bp.get("/users")
+def list_users() -> list[dict]:
+    users = db.session.scalars(select(User).order_by(User.id))
+    return [user.to_dict() for user in users]
+
+
+@bp.post("/users")
+def create_user() -> tuple[dict, int]:
+    data = json_body(USER_FIELDS)
+    if db.session.scalar(select(User.id).filter_by(username=data["username"])):
+        abort(409, f"The username {data['username']!r} is taken.")
+    user = User(**data)
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:  # another request took the name since our check
+        db.session.rollback()
+        abort(409, f"The username {data['username']!r} is taken.")
+    return user.to_dict(), 201
+
+
+@bp.get("/users/<int:user_id>")
+def get_user(user_id: int) -> dict:
+    return get_user_or_404(user_id).to_dict()
+
+
+# --8<-- [end:users]
+
+
+# --8<-- [start:posts]
+@bp.get("/users/<int:user_id>/posts")
+def list_posts(user_id: int) -> list[dict]:
+    return [post.to_dict() for post in get_user_or_404(user_id).posts]
+
+
+@bp.post("/users/<int:user_id>/posts")
+def create_post(user_id: int) -> tuple[dict, int]:
+    user = get_user_or_404(user_id)
+    post = Post(author=user, **json_body(POST_FIELDS))
+    db.session.add(post)
+    db.session.commit()
+    return post.to_dict(), 201
+
+
+# --8<-- [end:posts]
+
+
+# --8<-- [start:get_user_or_404]
+def get_user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id) if user_id <= MAX_ID else None
+    if user is None:
+        abort(404, f"There is no user with id {user_id}.")
+    return user
+
+
+# --8<-- [end:get_user_or_404]

@@ -1,0 +1,62 @@
+"""Database chores as ``flask`` commands: run once, on purpose, never at start-up."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select, text
+
+from blog.db import db
+from blog.models import Post, User
+
+# --8<-- [start:seed_data]
+SEED_USERS = {
+    "ada": ("ada@example.com", "Notes on the analytical engine"),
+    "grace": ("grace@example.com", "Finding the first bug"),
+    "linus": ("linus@example.com", "Just a hobby project"),
+}
+# --8<-- [end:seed_data]
+
+
+# --8<-- [start:init_db]
+@click.command("init-db")
+@click.option("--drop", is_flag=True, help="Delete every table first (asks to confirm).")
+def init_db_command(drop: bool) -> None:
+    """Create the tables that do not exist yet. Existing rows are kept."""
+    engine = db.engine
+    if drop:
+        click.confirm("This deletes every row in the database. Continue?", abort=True)
+        db.drop_all()
+    db.create_all()  # skips tables that already exist
+    if engine.dialect.name == "sqlite":
+        # WAL lets readers work while one writer writes. It is stored in the
+        # database file, so it is set once here, not on every connection.
+        with engine.connect() as connection:
+            connection.execute(text("PRAGMA journal_mode=WAL"))
+    click.echo(f"Initialized the database at {engine.url!r}.")
+
+
+# --8<-- [end:init_db]
+
+
+# --8<-- [start:seed]
+@click.command("seed")
+def seed_command() -> None:
+    """Add the demo users and posts. Safe to run twice: existing users are skipped."""
+    added = 0
+    for username, (email, title) in SEED_USERS.items():
+        if db.session.scalar(select(User).filter_by(username=username)) is None:
+            user = User(username=username, email=email)
+            user.posts.append(Post(title=title, body=f"A first post by {username}."))
+            db.session.add(user)
+            added += 1
+    db.session.commit()
+    click.echo(f"Seeded {added} new user(s); {len(SEED_USERS) - added} already there.")
+
+
+# --8<-- [end:seed]
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(init_db_command)
+    app.cli.add_command(seed_command)
