@@ -1,0 +1,227 @@
+"""The blog API in one file, on Python's standard sqlite3 module.
+
+flask --app app init-db     create the tables (once)
+flask --app app run         serve on http://127.0.0.1:5000
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from typing import Any
+
+import click
+from flask import Flask, abort, g, request, url_for
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+
+# --8<-- [start:config]
+app = Flask(__name__)
+app.config.from_mapping(
+    # The database file; tests point this at a temporary file.
+    DATABASE=os.environ.get("BLOG_DATABASE", "blog.sqlite"),
+    MAX_CONTENT_LENGTH=64 * 1024,
+)
+# --8<-- [end:config]
+
+# --8<-- [start:schema]
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS posts (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id),
+    title TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS posts_user_id ON posts (user_id);
+"""
+# --8<-- [end:schema]
+
+
+# --8<-- [start:connection]
+def get_db() -> sqlite3.Connection:
+    """One connection per request, opened on first use and kept on ``g``."""
+    if "db" not in g:
+        g.db = sqlite3.connect(app.config["DATABASE"], timeout=5.0)
+        g.db.row_factory = sqlite3.Row
+        g.db.execute("PRAGMA foreign_keys = ON")
+    return g.db
+
+
+@app.teardown_appcontext
+def close_db(exc: BaseException | None = None) -> None:
+    """Runs after every request, even a failed one: roll back and close."""
+    db = g.pop("db", None)
+    if db is not None:
+        db.rollback()  # anything not committed by the view is undone
+        db.close()
+
+
+# --8<-- [end:connection]
+
+
+# --8<-- [start:init_db]
+@app.cli.command("init-db")
+def init_db_command() -> None:
+    """Create the tables that do not exist yet. Existing rows are kept."""
+    db = get_db()
+    db.executescript(SCHEMA)
+    db.execute("PRAGMA journal_mode=WAL")  # stored in the file: set once here
+    click.echo(f"Initialized the database at {app.config['DATABASE']}.")
+
+
+# --8<-- [end:init_db]
+
+
+# --8<-- [start:validation]
+USERNAME = re.compile(r"[A-Za-z0-9_.-]+")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+USER_FIELDS = {"username": 80, "email": 254}  # field name -> maximum length
+POST_FIELDS = {"title": 200, "body": 10_000}
+
+
+def json_body(fields: dict[str, int]) -> dict[str, str]:
+    """Return the request's JSON object with exactly ``fields``, or abort with 4xx."""
+    if not request.is_json:
+        abort(415, "Send a JSON body with 'Content-Type: application/json'.")
+    try:
+        data = request.get_json()
+    except (BadRequest, RecursionError):
+        abort(400, "The request body is not valid JSON.")
+    if not isinstance(data, dict):
+        abort(400, "The request body must be a JSON object.")
+    missing = sorted(fields.keys() - data.keys())
+    unknown = sorted(data.keys() - fields.keys())
+    if missing:
+        abort(400, f"Missing field(s): {', '.join(missing)}.")
+    if unknown:
+        abort(400, f"Unknown field(s): {', '.join(unknown)}.")
+    clean = {}
+    for name, max_length in fields.items():
+        value = data[name]
+        if not isinstance(value, str):
+            abort(400, f"'{name}' must be a string.")
+        value = value.strip()
+        if not value:
+            abort(400, f"'{name}' must not be empty.")
+        if len(value) > max_length:
+            abort(400, f"'{name}' must be at most {max_length} characters.")
+        if "\x00" in value:
+            abort(400, f"'{name}' must not contain NUL characters.")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            abort(400, f"'{name}' is not valid Unicode text.")
+        clean[name] = value
+    return clean
+
+
+# --8<-- [end:validation]
+
+
+@app.get("/")
+def index() -> str:
+    users = url_for("list_users")
+    return f'<h1>The blog is up</h1><p>The API starts at <a href="{users}">{users}</a>.</p>'
+
+
+# --8<-- [start:users]
+@app.get("/users")
+def list_users() -> list[dict[str, Any]]:
+    rows = get_db().execute("SELECT id, username, email FROM users ORDER BY id")
+    return [dict(row) for row in rows]
+
+
+@app.post("/users")
+def create_user() -> tuple[dict[str, Any], int]:
+    data = json_body(USER_FIELDS)
+    if not USERNAME.fullmatch(data["username"]):
+        abort(400, "'username' is not valid (letters, digits, _ . -).")
+    if not EMAIL.fullmatch(data["email"]):
+        abort(400, "'email' is not valid (like ada@example.com).")
+    db = get_db()
+    try:
+        # Placeholders (?) let sqlite3 pass values separately from the SQL,
+        # so no input can change the statement.
+        cursor = db.execute(
+            "INSERT INTO users (username, email) VALUES (?, ?)",
+            (data["username"], data["email"]),
+        )
+        db.commit()
+    except sqlite3.IntegrityError:
+        abort(409, f"The username {data['username']!r} is taken.")
+    return get_user(cursor.lastrowid), 201
+
+
+@app.get("/users/<int:user_id>")
+def get_user(user_id: int) -> dict[str, Any]:
+    return dict(get_user_or_404(user_id))
+
+
+# --8<-- [end:users]
+
+
+# --8<-- [start:posts]
+@app.get("/users/<int:user_id>/posts")
+def list_posts(user_id: int) -> list[dict[str, Any]]:
+    get_user_or_404(user_id)
+    rows = get_db().execute(
+        "SELECT id, user_id, title, body FROM posts WHERE user_id = ? ORDER BY id",
+        (user_id,),
+    )
+    return [dict(row) for row in rows]
+
+
+@app.post("/users/<int:user_id>/posts")
+def create_post(user_id: int) -> tuple[dict[str, Any], int]:
+    get_user_or_404(user_id)
+    data = json_body(POST_FIELDS)
+    db = get_db()
+    cursor = db.execute(
+        "INSERT INTO posts (user_id, title, body) VALUES (?, ?, ?)",
+        (user_id, data["title"], data["body"]),
+    )
+    db.commit()
+    row = db.execute(
+        "SELECT id, user_id, title, body FROM posts WHERE id = ?", (cursor.lastrowid,)
+    ).fetchone()
+    return dict(row), 201
+
+
+def get_user_or_404(user_id: int) -> sqlite3.Row:
+    row = None
+    if user_id <= 2**63 - 1:  # larger ids cannot exist in SQLite
+        row = (
+            get_db()
+            .execute("SELECT id, username, email FROM users WHERE id = ?", (user_id,))
+            .fetchone()
+        )
+    if row is None:
+        abort(404, f"There is no user with id {user_id}.")
+    return row
+
+
+# --8<-- [end:posts]
+
+
+# --8<-- [start:errors]
+@app.errorhandler(HTTPException)
+def handle_http_error(error: HTTPException) -> tuple[dict[str, str], int]:
+    return {"error": error.name, "message": error.description or ""}, error.code or 500
+
+
+@app.errorhandler(Exception)
+def handle_unexpected_error(error: Exception) -> tuple[dict[str, str], int]:
+    app.logger.exception("Unhandled exception", exc_info=error)
+    return handle_http_error(InternalServerError())
+
+
+# --8<-- [end:errors]
+
+
+if __name__ == "__main__":
+    app.run()

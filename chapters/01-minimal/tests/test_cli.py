@@ -1,0 +1,28 @@
+"""init-db creates the tables and keeps the rows that are there."""
+
+import sqlite3
+
+
+def table_names(path):
+    connection = sqlite3.connect(path)
+    try:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {name for (name,) in rows}
+    finally:
+        connection.close()
+
+
+def test_init_db_creates_the_tables(runner, app, tmp_path, monkeypatch):
+    empty = str(tmp_path / "empty.sqlite")
+    monkeypatch.setitem(app.config, "DATABASE", empty)
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert "Initialized the database" in result.output
+    assert table_names(empty) >= {"users", "posts"}
+
+
+def test_init_db_keeps_existing_rows(runner, client, count_rows):
+    client.post("/users", json={"username": "ada", "email": "ada@example.com"})
+    for _ in range(3):
+        assert runner.invoke(args=["init-db"]).exit_code == 0
+    assert count_rows()["users"] == 1
