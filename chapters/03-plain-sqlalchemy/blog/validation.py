@@ -9,8 +9,9 @@ from typing import Any
 from flask import abort, request
 from werkzeug.exceptions import BadRequest
 
-# Largest id SQLite (and PostgreSQL's BIGINT) can store; bigger ids cannot exist.
-MAX_ID = 2**63 - 1
+# Largest id an INTEGER primary key can hold in PostgreSQL; bigger ids cannot
+# exist, and comparing with them would be a database error, not a 404.
+MAX_ID = 2**31 - 1
 
 
 # --8<-- [start:rules]

@@ -1,0 +1,109 @@
+"""Every check in this repository is a nox session. ``nox -l`` lists them.
+
+    nox                  run the default sessions: every test and check
+    nox -s chapter-03    test one chapter
+    nox -s serve         serve the docs on http://127.0.0.1:8000
+
+No nox yet? ``python3 noxfile.py ...`` installs it into .nox/_bootstrap first.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent
+
+try:
+    import nox
+except ModuleNotFoundError:  # `python3 noxfile.py` on a machine without nox
+    sys.path.insert(0, str(ROOT / "tools"))
+    import bootstrap
+
+    bootstrap.reexec_with_nox(__file__)
+
+CHAPTERS = {
+    "01": ROOT / "chapters/01-minimal",
+    "02": ROOT / "chapters/02-factory",
+    "03": ROOT / "chapters/03-plain-sqlalchemy",
+}
+CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
+DOCS_REQUIREMENTS = ROOT / "docs/requirements.txt"
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+
+# uv creates environments several times faster; fall back to virtualenv without it.
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = [
+    "lint",
+    "chapter-01",
+    "chapter-02",
+    "chapter-03",
+    "chapter-02-postgres",
+    "chapter-03-postgres",
+    "pitfalls",
+    "docs",
+    "repo",
+    "browser",
+]
+# uv writes no .pyc files by default; compiling them keeps test start-up fast.
+SESSION_ENV = {"UV_COMPILE_BYTECODE": "1"}
+
+
+def install_chapter(session: nox.Session, number: str, extras: str = "test") -> Path:
+    session.install("-e", f"{CHAPTERS[number]}[{extras}]", *CONSTRAINTS, env=SESSION_ENV)
+    return CHAPTERS[number]
+
+
+def make_chapter_session(number: str) -> None:
+    @nox.session(name=f"chapter-{number}")
+    def chapter(session: nox.Session) -> None:
+        path = install_chapter(session, number)
+        session.chdir(path)
+        session.run("pytest", *session.posargs)
+
+    chapter.__doc__ = f"Test {CHAPTERS[number].name} on SQLite files."
+
+
+def make_postgres_session(number: str) -> None:
+    @nox.session(name=f"chapter-{number}-postgres")
+    def chapter_postgres(session: nox.Session) -> None:
+        path = install_chapter(session, number, "test,postgres")
+        session.run("python", str(ROOT / "tools/require_postgres.py"), POSTGRES_URL)
+        session.chdir(path)
+        session.run("pytest", *session.posargs, env={"TEST_DATABASE_URL": POSTGRES_URL})
+
+    chapter_postgres.__doc__ = f"Test {CHAPTERS[number].name} against PostgreSQL."
+
+
+for number in CHAPTERS:
+    make_chapter_session(number)
+for number in ("02", "03"):
+    make_postgres_session(number)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check style with ruff (chapters, tools and tests)."""
+    session.install("ruff>=0.6,<1", env=SESSION_ENV)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the docs site with mkdocs --strict (a broken include fails)."""
+    session.install("-r", str(DOCS_REQUIREMENTS), env=SESSION_ENV)
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session
+def serve(session: nox.Session) -> None:
+    """Serve the docs on http://127.0.0.1:8000, reloading when a chapter changes."""
+    session.install("-r", str(DOCS_REQUIREMENTS), env=SESSION_ENV)
+    session.run("mkdocs", "serve", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+if __name__ == "__main__":
+    nox.main()
