@@ -92,6 +92,13 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session
+def repo(session: nox.Session) -> None:
+    """Repository checks: docs integrity, and each chapter copied out and tested alone."""
+    session.install("-r", str(DOCS_REQUIREMENTS), "pytest", "uv", *CONSTRAINTS, env=SESSION_ENV)
+    session.run("pytest", "tests", "--ignore=tests/browser", *session.posargs)
+
+
+@nox.session
 def docs(session: nox.Session) -> None:
     """Build the docs site with mkdocs --strict (a broken include fails)."""
     session.install("-r", str(DOCS_REQUIREMENTS), env=SESSION_ENV)

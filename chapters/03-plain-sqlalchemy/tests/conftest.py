@@ -20,6 +20,11 @@ from blog.db import Base
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
 
+def pytest_report_header() -> str:
+    where = POSTGRES_URL or "a new SQLite file per test"
+    return f"database: {where}"
+
+
 @pytest.fixture
 def database_url(tmp_path) -> Iterator[str]:
     if not POSTGRES_URL:
