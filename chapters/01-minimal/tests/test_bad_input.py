@@ -103,6 +103,7 @@ def test_unknown_route_and_wrong_method(client):
     assert_json_error(client.delete("/users"), 405)
 
 
+# --8<-- [start:injection]
 def test_injection_strings_are_stored_as_text(client, count_rows):
     title = "'); DROP TABLE users; --"
     user = client.post("/users", json={"username": "bobby", "email": "b@b.io"}).json
@@ -110,6 +111,9 @@ def test_injection_strings_are_stored_as_text(client, count_rows):
     assert response.status_code == 201
     assert client.get(f"/users/{user['id']}/posts").json[0]["title"] == title
     assert count_rows() == {"users": 1, "posts": 1}
+
+
+# --8<-- [end:injection]
 
 
 def test_unexpected_errors_are_json_without_internals(app, client, monkeypatch, caplog):

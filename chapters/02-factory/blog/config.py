@@ -1,6 +1,7 @@
 """Default settings. Secrets and URLs come from the environment at run time."""
 
 
+# --8<-- [start:defaults]
 class Defaults:
     # None means "not configured": wsgi.py refuses to start without a real key.
     SECRET_KEY: str | None = None
@@ -10,3 +11,6 @@ class Defaults:
     SQLITE_TIMEOUT: float = 5.0
     # Bodies larger than this get 413 before any of our code reads them.
     MAX_CONTENT_LENGTH: int = 64 * 1024
+
+
+# --8<-- [end:defaults]
