@@ -57,6 +57,10 @@ def seed_command() -> None:
 # --8<-- [end:seed]
 
 
+# --8<-- [start:register]
 def init_app(app: Flask) -> None:
     app.cli.add_command(init_db_command)
     app.cli.add_command(seed_command)
+
+
+# --8<-- [end:register]

@@ -16,6 +16,7 @@ def test_no_connection_is_left_checked_out(client, engine):
     assert engine.pool.checkedout() == 0
 
 
+# --8<-- [start:rollback]
 def test_a_failed_request_rolls_back(app, client, engine, count_rows, monkeypatch):
     # Make the commit fail after the user was added to the session.
     def failing_commit():
@@ -27,6 +28,9 @@ def test_a_failed_request_rolls_back(app, client, engine, count_rows, monkeypatc
     monkeypatch.undo()
     assert count_rows() == {"users": 0, "posts": 0}
     assert engine.pool.checkedout() == 0
+
+
+# --8<-- [end:rollback]
 
 
 # --8<-- [start:app_context]

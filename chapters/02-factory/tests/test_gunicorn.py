@@ -84,6 +84,7 @@ def test_gunicorn_serves_every_route(server):
     assert json.loads(body)["error"] == "Not Found"
 
 
+# --8<-- [start:refuse]
 def test_gunicorn_refuses_to_start_without_a_secret(database_url):
     env = {k: v for k, v in os.environ.items() if k != "FLASK_SECRET_KEY"}
     env["FLASK_DATABASE_URL"] = database_url
@@ -96,3 +97,6 @@ def test_gunicorn_refuses_to_start_without_a_secret(database_url):
     )
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
+
+
+# --8<-- [end:refuse]
