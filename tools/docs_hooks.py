@@ -96,8 +96,14 @@ def chapter_files(chapter: Path) -> list[str]:
 
 
 def strip_markers(text: str) -> str:
-    """The file as a reader sees it in the docs: snippet marker lines removed."""
-    return "".join(line for line in text.splitlines(True) if not MARKER.match(line))
+    """The file as a reader sees it in the docs: snippet marker lines removed.
+
+    A marker between two blank-line gaps would leave four blank lines in a
+    row; runs of more than two blank lines are cut to two (ruff never leaves
+    more than two in a real file, so nothing else is touched).
+    """
+    kept = "".join(line for line in text.splitlines(True) if not MARKER.match(line))
+    return re.sub(r"\n{4,}", "\n\n\n", kept)
 
 
 def read_part(chapter: Path, spec: str) -> str:
@@ -165,6 +171,19 @@ def tree_lines(files: list[str]) -> list[str]:
     return walk(tree, 0)
 
 
+def display_order(rel: str) -> tuple[int, str]:
+    """The database layer first (it is what the chapters are about), then code, then the rest."""
+    if rel == "blog/db.py":
+        return (0, rel)
+    if rel.startswith("blog/"):
+        return (1, rel)
+    if rel == "pyproject.toml":
+        return (2, rel)
+    if rel.startswith("tests/"):
+        return (3, rel)
+    return (4, rel)
+
+
 def pair_outputs(root: Path, old_name: str, new_name: str, parts: tuple) -> dict[str, str]:
     """Every generated file of one chapter pair: relative path -> content."""
     old_dir, new_dir = root / CHAPTERS_DIR / old_name, root / CHAPTERS_DIR / new_name
@@ -173,7 +192,7 @@ def pair_outputs(root: Path, old_name: str, new_name: str, parts: tuple) -> dict
     outputs: dict[str, str] = {}
 
     rows, tabs = [], []
-    for rel in sorted(set(old_files) | set(new_files)):
+    for rel in sorted(set(old_files) | set(new_files), key=display_order):
         old = strip_markers((old_dir / rel).read_text("utf-8")) if rel in old_files else ""
         new = strip_markers((new_dir / rel).read_text("utf-8")) if rel in new_files else ""
         if rel not in old_files:
@@ -207,9 +226,7 @@ def pair_outputs(root: Path, old_name: str, new_name: str, parts: tuple) -> dict
         f"| file | {old_name} → {new_name} | added | removed |\n"
         "| --- | --- | ---: | ---: |\n" + "\n".join(rows) + "\n"
     )
-    outputs[f"{pair}/tabs.md"] = (
-        "".join(tabs) if tabs else "No file changed in both chapters.\n"
-    )
+    outputs[f"{pair}/tabs.md"] = "".join(tabs) if tabs else "No file changed in both chapters.\n"
 
     old_tree, new_tree = tree_lines(old_files), tree_lines(new_files)
     width = max(len(x) for x in old_tree + [old_name + "/"]) + 4
@@ -276,12 +293,13 @@ def read_pins(root: Path = ROOT) -> dict[str, tuple[str, str]]:
     return pins
 
 
-def split_requirement(req: str) -> tuple[str, str]:
-    """'psycopg[binary]>=3.2,<4' -> ('psycopg', '>=3.2,<4')."""
-    match = re.match(r"\s*([A-Za-z0-9_.-]+)(\[[^\]]*\])?\s*(.*)", req)
+def split_requirement(req: str) -> tuple[str, list[str], str]:
+    """'psycopg[binary]>=3.2,<4' -> ('psycopg', ['binary'], '>=3.2,<4')."""
+    match = re.match(r"\s*([A-Za-z0-9_.-]+)(?:\[([^\]]*)\])?\s*(.*)", req)
     if not match:
         raise ValueError(f"cannot read requirement {req!r}")
-    return match[1], match[3].split(";", 1)[0].strip()
+    extras = [e.strip() for e in (match[2] or "").split(",") if e.strip()]
+    return match[1], extras, match[3].split(";", 1)[0].strip()
 
 
 def in_range(version: str, spec: str) -> bool | None:
@@ -297,29 +315,44 @@ def interpreter() -> str:
     return f"{platform.python_implementation()} {platform.python_version()}"
 
 
+def requires_python(chapter_dir: Path) -> str:
+    project = tomllib.loads((chapter_dir / "pyproject.toml").read_text("utf-8"))["project"]
+    return project.get("requires-python", "any")
+
+
 def versions_all(root: Path = ROOT) -> str:
+    """Every pin in constraints.txt, plus the Python versions, as a collapsed admonition."""
     pins = read_pins(root)
-    requires = {}
-    for chapter in sorted((root / CHAPTERS_DIR).iterdir()):
-        pyproject = chapter / "pyproject.toml"
-        if pyproject.is_file():
-            project = tomllib.loads(pyproject.read_text("utf-8"))["project"]
-            requires[chapter.name] = project.get("requires-python", "any")
-    python = ", ".join(f"`{v}` ({k})" for k, v in requires.items())
+    requires = {
+        chapter.name: requires_python(chapter)
+        for chapter in sorted((root / CHAPTERS_DIR).iterdir())
+        if (chapter / "pyproject.toml").is_file()
+    }
+    if len(set(requires.values())) == 1:
+        python = f"every chapter accepts `{next(iter(requires.values()))}`"
+    else:
+        python = ", ".join(f"{k} accepts `{v}`" for k, v in requires.items())
+    headline = " · ".join(
+        f"{pins[key][0]} {pins[key][1]}" for key in ("flask", "sqlalchemy") if key in pins
+    )
     rows = "\n".join(f"    | {name} | `{version}` |" for name, version in pins.values())
     return (
-        '!!! info "Versions the chapters are tested with"\n\n'
+        f'???+ info "Tested with {headline} · Python {next(iter(requires.values()), "")}"\n\n'
         "    Every nox test session installs exactly these pins from `constraints.txt`:\n\n"
         "    | package | pinned version |\n"
         "    | --- | --- |\n"
         f"{rows}\n\n"
-        f"    Python: the chapters declare {python} in `requires-python`; the tests run on\n"
+        f"    Python: {python} (`requires-python`); the tests run on\n"
         "    the interpreter nox is started with. This page was built with\n"
-        f"    {interpreter()} (filled in by the docs build, not typed).\n"
+        f"    {interpreter()}. The docs build fills this box in; nobody types it.\n"
     )
 
 
+HEADLINE = ("flask", "flask-sqlalchemy", "sqlalchemy")
+
+
 def versions_chapter(chapter: str, root: Path = ROOT) -> str:
+    """One chapter's dependencies (pyproject.toml) with their pins (constraints.txt)."""
     pyproject = root / CHAPTERS_DIR / chapter / "pyproject.toml"
     if not pyproject.is_file():
         raise FileNotFoundError(f"<!-- versions:{chapter} -->: no {pyproject}")
@@ -327,14 +360,12 @@ def versions_chapter(chapter: str, root: Path = ROOT) -> str:
     pins = read_pins(root)
     groups = [("runtime", project.get("dependencies", []))]
     groups += sorted(project.get("optional-dependencies", {}).items())
-    rows, seen = [], set()
+    # name -> [shown name, version, accepted range, where it is needed]
+    table: dict[str, list] = {}
     for group, reqs in groups:
         for req in reqs:
-            name, spec = split_requirement(req)
+            name, extras, spec = split_requirement(req)
             key = normalize(name)
-            if (key, group) in seen:
-                continue
-            seen.add((key, group))
             if key not in pins:
                 log.warning("versions: %s (from %s) has no pin in constraints.txt", name, chapter)
                 continue
@@ -343,18 +374,34 @@ def versions_chapter(chapter: str, root: Path = ROOT) -> str:
                 log.warning(
                     "versions: %s==%s is outside %s declared by %s", shown, version, spec, chapter
                 )
-            where = "dependency" if group == "runtime" else f"extra `[{group}]`"
-            rows.append(f"    | {shown} | `{version}` | `{spec or 'any'}` | {where} |")
+            # psycopg[binary] installs psycopg-binary: show its pin too.
+            for extra in extras:
+                if f"{key}-{normalize(extra)}" in pins:
+                    extra_name, extra_version = pins[f"{key}-{normalize(extra)}"]
+                    shown += f" + {extra_name}"
+                    version += f"` + `{extra_version}"
+            where = "required" if group == "runtime" else f"`[{group}]`"
+            if key in table:
+                table[key][3] += f", {where}"
+            else:
+                table[key] = [shown, version, spec or "any", where]
+    rows = "\n".join(
+        f"    | {shown} | `{version}` | `{spec}` | {where} |"
+        for shown, version, spec, where in table.values()
+    )
+    # The headline names the libraries the chapters are about, when present.
+    headline = [f"{table[k][0]} {pins[k][1]}" for k in HEADLINE if k in table and k in pins]
+    python = project.get("requires-python", "any")
     return (
-        f'!!! info "Versions {chapter} is tested with"\n\n'
-        "    | package | tested (pinned in `constraints.txt`) "
-        "| accepted (`pyproject.toml`) | needed as |\n"
+        f'??? info "Tested with {" · ".join(headline)} · Python {python}"\n\n'
+        f"    What `chapters/{chapter}/pyproject.toml` accepts, and the exact version\n"
+        "    every nox test session installs (pinned in the repository's `constraints.txt`):\n\n"
+        "    | package | tested | accepted | needed |\n"
         "    | --- | --- | --- | --- |\n"
-        + "\n".join(rows)
-        + "\n\n"
-        f"    Python: the chapter accepts `{project.get('requires-python', 'any')}`; its tests\n"
-        "    run on the interpreter nox is started with. This page was built with\n"
-        f"    {interpreter()}. Filled in by the docs build from the files above.\n"
+        f"{rows}\n\n"
+        f"    Python: the chapter accepts `{python}`; its tests run on the interpreter\n"
+        f"    nox is started with. This page was built with {interpreter()}.\n"
+        "    The docs build fills this box in; nobody types it.\n"
     )
 
 
