@@ -106,6 +106,13 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """Load-test bare Flask and chapters 01-03 under gunicorn; write captures/bench.md."""
+    session.install("-r", str(ROOT / "bench/requirements.txt"), *CONSTRAINTS, env=SESSION_ENV)
+    session.run("python", str(ROOT / "bench/run.py"), *session.posargs)
+
+
+@nox.session
 def serve(session: nox.Session) -> None:
     """Serve the docs on http://127.0.0.1:8000, reloading when a chapter changes."""
     session.install("-r", str(DOCS_REQUIREMENTS), env=SESSION_ENV)
