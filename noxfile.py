@@ -98,6 +98,26 @@ def repo(session: nox.Session) -> None:
     session.run("pytest", "tests", "--ignore=tests/browser", *session.posargs)
 
 
+# Both chapters' dependencies: the demonstrations run chapter 02 and 03 code from
+# their folders (both packages are called `blog`, so neither is installed).
+PITFALLS_REQUIREMENTS = ("Flask", "Flask-SQLAlchemy", "SQLAlchemy", "python-dotenv", "pytest")
+
+
+@nox.session
+def pitfalls(session: nox.Session) -> None:
+    """Reproduce every pitfall the docs warn about, then compare with the captured output."""
+    session.install(*PITFALLS_REQUIREMENTS, *CONSTRAINTS, env=SESSION_ENV)
+    session.run("pytest", "-W", "error", str(ROOT / "pitfalls"), *session.posargs)
+    session.run("python", str(ROOT / "tools/capture.py"), "--check")
+
+
+@nox.session
+def capture(session: nox.Session) -> None:
+    """Rewrite captures/ from the pitfall demonstrations (after a change or an upgrade)."""
+    session.install(*PITFALLS_REQUIREMENTS, *CONSTRAINTS, env=SESSION_ENV)
+    session.run("python", str(ROOT / "tools/capture.py"), *session.posargs)
+
+
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the docs site with mkdocs --strict (a broken include fails)."""

@@ -1,0 +1,162 @@
+"""Plumbing shared by the demonstrations: real commands and real dev servers, bounded in time.
+
+Every demonstration prints what happened, like a terminal session. Nothing here
+decides an outcome: the tests in ``pitfalls/tests`` read the printed output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = {
+    "02": ROOT / "chapters/02-factory",
+    "03": ROOT / "chapters/03-plain-sqlalchemy",
+}
+# The `flask` and `python` of the environment running the demonstration.
+BIN = Path(sys.executable).parent
+# Long enough for a slow, busy machine; a healthy run needs a second or two.
+DEADLINE = 30.0
+
+
+def environment(chapter: str | None = None, **settings: str) -> dict[str, str]:
+    """A clean environment: no FLASK_* or WERKZEUG_* leaking in from the caller."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("FLASK_", "WERKZEUG_")) and key != "PYTHONPATH"
+    }
+    env["PYTHONUNBUFFERED"] = "1"  # lines reach the log in the order they happen
+    if chapter is not None:
+        env["PYTHONPATH"] = str(CHAPTERS[chapter])
+    env.update(settings)
+    return env
+
+
+@contextmanager
+def scratch() -> Iterator[Path]:
+    """A temporary folder for databases and logs (its name starts with ``pitfall-``)."""
+    with tempfile.TemporaryDirectory(prefix="pitfall-") as path:
+        yield Path(path)
+
+
+def show(command: list[str], settings: dict[str, str] | None = None) -> None:
+    """Print a command the way a reader would type it."""
+    prefix = [f"{key}={shlex.quote(value)}" for key, value in (settings or {}).items()]
+    print("$", " ".join(prefix + [shlex.quote(part) for part in command]))
+
+
+def run(
+    command: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    shown: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``flask ...`` or ``python ...`` from this environment; print it and its output."""
+    show(command, shown)
+    program = str(BIN / command[0])
+    result = subprocess.run(
+        [program, *command[1:]],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )
+    print((result.stdout + result.stderr).rstrip())
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class DevServer:
+    """``flask ... run`` in its own process group, logging to a file; killed on exit."""
+
+    def __init__(self, args: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.args = args
+        self.cwd = cwd
+        self.env = {**env, "FLASK_RUN_PORT": str(self.port)}
+        self.log_path = log
+        self.requests = 0  # answered so far
+
+    def __enter__(self) -> DevServer:
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                [str(BIN / "flask"), *self.args],
+                cwd=self.cwd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # the reloader's child joins this group
+            )
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_for(self, pattern: str, count: int = 1) -> None:
+        """Poll the log until ``pattern`` matches ``count`` lines; fail if the server dies."""
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline:
+            if len(re.findall(pattern, self.log(), re.MULTILINE)) >= count:
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited first:\n{self.log()}")
+            time.sleep(0.05)
+        raise TimeoutError(f"{pattern!r} did not appear within {DEADLINE} s:\n{self.log()}")
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
+        """Send one request; return the status and the decoded JSON (or None).
+
+        Returns once the server has logged the request, so everything the
+        request printed (a traceback, say) is in the log by then.
+        """
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=DEADLINE) as response:
+                answer = response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            answer = error.code, None
+        self.requests += 1
+        self.wait_for(r'HTTP/1\.1\S*" \d{3} ', count=self.requests)
+        return answer
+
+
+def main(**parts: Callable[[], None]) -> None:
+    """Run the parts of a demonstration named on the command line (default: all)."""
+    for name in sys.argv[1:] or parts:
+        parts[name]()

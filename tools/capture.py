@@ -1,0 +1,118 @@
+"""Run the pitfall demonstrations and keep their output, normalised, in captures/.
+
+    python tools/capture.py                  rewrite every captures/<name>.txt
+    python tools/capture.py reloader-naive   rewrite only the captures named
+    python tools/capture.py --check          compare instead; exit 1 with a diff if they differ
+
+The docs include these files, so a page shows what the code really printed.
+Normalising replaces what changes from run to run (process ids, temporary
+paths, ports, timings, addresses) with placeholders. The first line names the
+versions the output was produced with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import platform
+import re
+import sqlite3
+import sys
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pitfalls import DEMOS, run_demo  # noqa: E402
+
+CAPTURES = ROOT / "captures"
+PACKAGES = ("Flask", "Werkzeug", "SQLAlchemy", "Flask-SQLAlchemy")
+# (pattern, replacement), applied in this order.
+FIXED = [
+    (re.compile(r"\S*/site-packages/"), "<site-packages>/"),
+    (re.compile(re.escape(f"{ROOT}/")), ""),
+    (re.compile(r"(?:/[^/\s'\"]+)*/pitfall-\w+"), "<tmp>"),
+    (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
+    (re.compile(r"Debugger PIN: [\d-]+"), "Debugger PIN: <pin>"),
+    (re.compile(r"\b(after|waited) \d+\.\d+ s\b"), r"\1 <t> s"),
+    (re.compile(r"\b0x[0-9a-f]{6,}\b"), "0x<address>"),
+]
+PID = re.compile(r"\bpid \d+")
+
+
+def versions() -> str:
+    found = [f"Python {platform.python_version()}"]
+    found += [f"{name} {metadata.version(name)}" for name in PACKAGES]
+    found.append(f"SQLite {sqlite3.sqlite_version}")
+    return "# verified with " + ", ".join(found)
+
+
+def normalise(text: str) -> str:
+    for pattern, replacement in FIXED:
+        text = pattern.sub(replacement, text)
+    # Number the processes in order of appearance: two pids stay two pids.
+    pids: dict[str, str] = {}
+    text = PID.sub(lambda found: pids.setdefault(found[0], f"pid <{len(pids) + 1}>"), text)
+    return text
+
+
+def capture(name: str) -> str:
+    return f"{versions()}\n{normalise(run_demo(name)).rstrip()}\n"
+
+
+def check(names: list[str]) -> int:
+    failures = 0
+    for name in names:
+        path = CAPTURES / f"{name}.txt"
+        committed = path.read_text() if path.exists() else ""
+        fresh = capture(name)
+        if fresh == committed:
+            print(f"ok       {path.relative_to(ROOT)}")
+            continue
+        failures += 1
+        print(f"CHANGED  {path.relative_to(ROOT)}")
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                committed.splitlines(keepends=True),
+                fresh.splitlines(keepends=True),
+                f"{path.relative_to(ROOT)} (committed)",
+                f"{path.relative_to(ROOT)} (now)",
+            )
+        )
+    known = {f"{name}.txt" for name in DEMOS}
+    for path in sorted(CAPTURES.glob("*.txt")):
+        if path.name not in known and not path.name.startswith("bench"):
+            failures += 1
+            print(f"STALE    {path.relative_to(ROOT)}: no demonstration produces it")
+    if failures:
+        print("\nThe captures no longer match the demonstrations. If the change is")
+        print("intended, regenerate them with `nox -s capture` and commit captures/.")
+    return 1 if failures else 0
+
+
+def write(names: list[str]) -> int:
+    CAPTURES.mkdir(exist_ok=True)
+    for name in names:
+        path = CAPTURES / f"{name}.txt"
+        text = capture(name)
+        changed = not path.exists() or path.read_text() != text
+        path.write_text(text)
+        print(f"{'wrote' if changed else 'same '}  {path.relative_to(ROOT)}")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", metavar="name", help=", ".join(DEMOS))
+    parser.add_argument("--check", action="store_true", help="compare, do not write")
+    args = parser.parse_args()
+    unknown = sorted(set(args.names) - set(DEMOS))
+    if unknown:
+        parser.error(f"no such demonstration: {', '.join(unknown)}")
+    names = args.names or list(DEMOS)
+    return check(names) if args.check else write(names)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
