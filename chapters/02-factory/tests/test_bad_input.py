@@ -137,8 +137,8 @@ def test_unexpected_errors_are_json_without_internals(app, client, monkeypatch, 
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("blog.api.db.session.scalars", explode)
-    response = client.get("/users")
+    monkeypatch.setattr("blog.api.db.session.get", explode)
+    response = client.get("/users/1")
     assert_json_error(response, 500)
     assert b"secret internals" not in response.data
     assert b"Traceback" not in response.data
