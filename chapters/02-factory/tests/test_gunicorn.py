@@ -1,4 +1,4 @@
-"""The production command, for real: gunicorn serving blog.wsgi:app on a free port."""
+"""The production command, for real: `gunicorn` with gunicorn.conf.py, on a free port."""
 
 import json
 import os
@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent
+# gunicorn reads gunicorn.conf.py from the folder it starts in, like a reader would.
+CHAPTER = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -50,7 +52,8 @@ def server(tmp_path, database_url):
     log = tmp_path / "gunicorn.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [BIN / "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "blog.wsgi:app"],
+            [BIN / "gunicorn", "--bind", f"127.0.0.1:{port}"],
+            cwd=CHAPTER,
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -89,7 +92,8 @@ def test_gunicorn_refuses_to_start_without_a_secret(database_url):
     env = {k: v for k, v in os.environ.items() if k != "FLASK_SECRET_KEY"}
     env["FLASK_DATABASE_URL"] = database_url
     result = subprocess.run(
-        [BIN / "gunicorn", "--bind", f"127.0.0.1:{free_port()}", "blog.wsgi:app"],
+        [BIN / "gunicorn", "--bind", f"127.0.0.1:{free_port()}"],
+        cwd=CHAPTER,
         env=env,
         capture_output=True,
         text=True,
