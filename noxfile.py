@@ -139,5 +139,26 @@ def serve(session: nox.Session) -> None:
     session.run("mkdocs", "serve", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
+@nox.session
+def browser(session: nox.Session) -> None:
+    """Build the site, serve it on 127.0.0.1 and check it in Debian's Chromium (Playwright)."""
+    session.install(
+        "-r",
+        str(DOCS_REQUIREMENTS),
+        "-r",
+        str(ROOT / "tests/browser/requirements.txt"),
+        "pytest",
+        *CONSTRAINTS,
+        env=SESSION_ENV,
+    )
+    # Never `playwright install`: the tests launch /usr/bin/chromium themselves.
+    session.run(
+        "pytest",
+        str(ROOT / "tests/browser"),
+        *session.posargs,
+        env={"NO_MKDOCS_2_WARNING": "1", "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"},
+    )
+
+
 if __name__ == "__main__":
     nox.main()
