@@ -380,8 +380,13 @@ def test_the_copy_builds_cleanly(site_copy):
     site = site_copy / "site"
     html = (site / "chapters/03-plain-sqlalchemy/index.html").read_text("utf-8")
     assert "&lt;!-- versions" not in html and "<!-- versions" not in html
-    assert docs_hooks.read_pins(site_copy)["sqlalchemy"][1] in html
+    pins = docs_hooks.read_pins(site_copy)
+    assert pins["sqlalchemy"][1] in html
     assert "scoped_session" in html
+    # Every page's footer names the pinned Flask version.
+    for page in ("index.html", "errata/index.html", "pitfalls/index.html"):
+        footer = (site / page).read_text("utf-8").split('class="md-footer"', 1)[-1]
+        assert f"Flask {pins['flask'][1]}" in footer, page
     offenders = []
     for page in sorted(site.rglob("*.html")):
         for tag in EXTERNAL.findall(page.read_text("utf-8")):

@@ -415,6 +415,29 @@ def _root(config) -> Path:
     return Path(config["config_file_path"]).resolve().parent
 
 
+def footer_stamp(root: Path = ROOT) -> str:
+    """One line for the footer of every page: the main pins and the Python range."""
+    pins = read_pins(root)
+    names = [f"{pins[k][0]} {pins[k][1]}" for k in (*HEADLINE, "werkzeug") if k in pins]
+    pythons = sorted(
+        {
+            requires_python(c)
+            for c in (root / CHAPTERS_DIR).iterdir()
+            if (c / "pyproject.toml").is_file()
+        }
+    )
+    return (
+        f"Chapters tested with {', '.join(names)} on Python {' / '.join(pythons)} "
+        "(pins from constraints.txt, stamped by the docs build)."
+    )
+
+
+def on_config(config):
+    # Material shows `copyright` in the footer of every page.
+    config["copyright"] = footer_stamp(_root(config))
+    return config
+
+
 def on_pre_build(config) -> None:
     written = generate(_root(config))
     if written:
