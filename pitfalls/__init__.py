@@ -12,21 +12,41 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# Capture name -> (script, part). A docs page shows one or more captures.
-DEMOS = {
-    "reloader-naive": ("pitfalls/reloader/demo.py", "naive"),
-    "reloader-no-reload": ("pitfalls/reloader/demo.py", "no_reload"),
-    "reloader-chapter": ("pitfalls/reloader/demo.py", "chapter"),
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CHAPTERS = {"02": ROOT / "chapters/02-factory", "03": ROOT / "chapters/03-plain-sqlalchemy"}
+# Capture name -> (script, part, chapter whose `blog` package it imports).
+# A docs page shows one or more captures.
+DEMOS: dict[str, tuple[str, str, str | None]] = {
+    "reloader-naive": ("reloader/demo.py", "naive", None),
+    "reloader-no-reload": ("reloader/demo.py", "no_reload", None),
+    "reloader-chapter": ("reloader/demo.py", "chapter", None),
+    "sqlite-locks-naive": ("sqlite_locks/demo.py", "naive", "03"),
+    "sqlite-locks-chapter": ("sqlite_locks/demo.py", "chapter", "03"),
+    "sqlite-locks-endings": ("sqlite_locks/demo.py", "endings", "03"),
+    "sqlite-locks-busy-timeout": ("sqlite_locks/demo.py", "busy_timeout", "03"),
+    "sqlite-locks-pool-naive": ("sqlite_locks/demo.py", "pool_naive", "03"),
+    "sqlite-locks-pool-chapter": ("sqlite_locks/demo.py", "pool_chapter", "03"),
+    "drop-all-naive": ("drop_all/demo.py", "naive", None),
+    "drop-all-chapter": ("drop_all/demo.py", "chapter", None),
+    "circular-imports-naive": ("circular_imports/demo.py", "naive", None),
+    "circular-imports-chapter-03": ("circular_imports/demo.py", "chapter_03", None),
+    "circular-imports-chapter-02": ("circular_imports/demo.py", "chapter_02", None),
+    "app-context-naive": ("app_context/demo.py", "extension", None),
+    "app-context-with-app": ("app_context/demo.py", "extension_with_app", None),
+    "app-context-chapter-03": ("app_context/demo.py", "plain", None),
+    "flask-env-naive": ("flask_env/demo.py", "old_way", None),
+    "flask-env-debug": ("flask_env/demo.py", "new_way", None),
 }
 
 
 def run_demo(name: str) -> str:
-    """Run one demonstration in a fresh process and return what it printed."""
-    script, part = DEMOS[name]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    """Run one part of a demonstration in a fresh process and return what it printed."""
+    script, part, chapter = DEMOS[name]
+    path = [ROOT] + ([CHAPTERS[chapter]] if chapter else [])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path))}
     result = subprocess.run(
-        [sys.executable, str(ROOT / script), part],
+        [sys.executable, str(HERE / script), part],
         cwd=ROOT,
         env=env,
         capture_output=True,

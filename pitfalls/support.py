@@ -22,11 +22,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = {
-    "02": ROOT / "chapters/02-factory",
-    "03": ROOT / "chapters/03-plain-sqlalchemy",
-}
+from pitfalls import CHAPTERS, ROOT
+
 # The `flask` and `python` of the environment running the demonstration.
 BIN = Path(sys.executable).parent
 # Long enough for a slow, busy machine; a healthy run needs a second or two.
@@ -41,10 +38,20 @@ def environment(chapter: str | None = None, **settings: str) -> dict[str, str]:
         if not key.startswith(("FLASK_", "WERKZEUG_")) and key != "PYTHONPATH"
     }
     env["PYTHONUNBUFFERED"] = "1"  # lines reach the log in the order they happen
+    env.update(settings)
     if chapter is not None:
         env["PYTHONPATH"] = str(CHAPTERS[chapter])
-    env.update(settings)
     return env
+
+
+def terminal(cwd: Path, chapter: str | None = None, **settings: str) -> dict[str, str]:
+    """Print the ``cd`` and ``export`` lines a reader would type; return that environment."""
+    show(["cd", os.path.relpath(cwd, ROOT)])
+    if chapter is not None:
+        settings = {"PYTHONPATH": os.path.relpath(CHAPTERS[chapter], cwd), **settings}
+    for key, value in settings.items():
+        print(f"$ export {key}={shlex.quote(value)}")
+    return environment(chapter, **settings)
 
 
 @contextmanager
@@ -60,26 +67,50 @@ def show(command: list[str], settings: dict[str, str] | None = None) -> None:
     print("$", " ".join(prefix + [shlex.quote(part) for part in command]))
 
 
+def elide_frames(text: str) -> str:
+    """Replace the frames of each traceback with ``...``; keep the exception it ends with."""
+    return FRAMES.sub(r"\1  ...\n", text)
+
+
+FRAMES = re.compile(r"^(Traceback \(most recent call last\):\n)(?:[ \t].*\n)+", re.MULTILINE)
+
+
 def run(
     command: list[str],
     *,
     cwd: Path,
     env: dict[str, str],
     shown: dict[str, str] | None = None,
+    frames: bool = True,
+    echo: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``flask ...`` or ``python ...`` from this environment; print it and its output."""
-    show(command, shown)
-    program = str(BIN / command[0])
+    """Run ``flask ...`` or ``python ...`` from this environment; print it and its output.
+
+    ``shown`` are environment variables to print in front of the command;
+    ``frames=False`` shortens tracebacks; ``echo=False`` prints nothing.
+    """
+    if echo:
+        show(command, shown)
     result = subprocess.run(
-        [program, *command[1:]],
+        [str(BIN / command[0]), *command[1:]],
         cwd=cwd,
-        env=env,
+        env={**env, **(shown or {})},
         capture_output=True,
         text=True,
         timeout=DEADLINE,
     )
-    print((result.stdout + result.stderr).rstrip())
+    output = (result.stdout + result.stderr).rstrip()
+    if echo:
+        print(output if frames else elide_frames(output))
+        if result.returncode:
+            print(f"[exit status {result.returncode}]")
     return result
+
+
+def print_users(status: int, users: object) -> None:
+    """One line for a ``GET /users`` answer: the status, the count and the names."""
+    names = [user["username"] for user in users] if isinstance(users, list) else []
+    print(f"GET /users -> {status}: {len(names)} user(s) {', '.join(names)}".rstrip())
 
 
 def free_port() -> int:

@@ -28,7 +28,9 @@ from pitfalls import DEMOS, run_demo  # noqa: E402
 
 CAPTURES = ROOT / "captures"
 PACKAGES = ("Flask", "Werkzeug", "SQLAlchemy", "Flask-SQLAlchemy")
-# (pattern, replacement), applied in this order.
+# (pattern, replacement), applied in this order. The demonstrations print
+# outcomes rather than durations; a duration or an address printed one day
+# must not make every run differ.
 FIXED = [
     (re.compile(r"\S*/site-packages/"), "<site-packages>/"),
     (re.compile(re.escape(f"{ROOT}/")), ""),
@@ -54,7 +56,7 @@ def normalise(text: str) -> str:
     # Number the processes in order of appearance: two pids stay two pids.
     pids: dict[str, str] = {}
     text = PID.sub(lambda found: pids.setdefault(found[0], f"pid <{len(pids) + 1}>"), text)
-    return text
+    return "\n".join(line.rstrip() for line in text.splitlines())
 
 
 def capture(name: str) -> str:

@@ -10,7 +10,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from pitfalls.support import CHAPTERS, DevServer, environment, main, run, scratch, show
+from pitfalls.support import CHAPTERS, DevServer, main, print_users, run, scratch, show, terminal
 
 HERE = Path(__file__).parent
 NOTE = re.compile(r"^(create_app\(\)| \* )")  # our print, and werkzeug's " * " lines
@@ -41,7 +41,7 @@ def naive(*options: str) -> None:
     """Start the seeding factory under the dev server, make one request, read the table."""
     with scratch() as tmp:
         database = tmp / "blog.sqlite"
-        env = environment("03", FLASK_DATABASE_URL=f"sqlite:///{database}")
+        env = terminal(HERE, "03", FLASK_DATABASE_URL=f"sqlite:///{database}")
         command = ["flask", "--app", "naive_app", "run", "--debug", *options]
         show(command)
         with DevServer(command[1:], cwd=HERE, env=env, log=tmp / "server.log") as server:
@@ -55,9 +55,8 @@ def naive(*options: str) -> None:
 def chapter() -> None:
     """Chapter 03 under the same dev server: the factory writes nothing; seed runs twice."""
     with scratch() as tmp:
-        database = tmp / "blog.sqlite"
-        env = environment("03", FLASK_DATABASE_URL=f"sqlite:///{database}")
         cwd = CHAPTERS["03"]
+        env = terminal(cwd, FLASK_DATABASE_URL=f"sqlite:///{tmp / 'blog.sqlite'}")
         run(["flask", "--app", "blog", "init-db"], cwd=cwd, env=env)
         command = ["flask", "--app", "blog", "run", "--debug"]
         show(command)
@@ -69,11 +68,6 @@ def chapter() -> None:
             run(["flask", "--app", "blog", "seed"], cwd=cwd, env=env)
             run(["flask", "--app", "blog", "seed"], cwd=cwd, env=env)
             print_users(*server.request("GET", "/users"))
-
-
-def print_users(status: int, users: object) -> None:
-    names = [user["username"] for user in users] if isinstance(users, list) else []
-    print(f"GET /users -> {status}: {len(names)} user(s) {', '.join(names)}".rstrip())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,34 @@
+"""Demonstration: a global app imported by its own views cannot be imported at all.
+
+Then the factory layout of chapters 02 and 03: the blueprint module imports
+without any app, and ``flask routes`` builds one with every route.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pitfalls.support import CHAPTERS, main, run, scratch, terminal
+
+HERE = Path(__file__).parent
+WHAT_API_IMPORTS = (
+    'import sys, blog.api; print(sorted(name for name in sys.modules if name.startswith("blog")))'
+)
+
+
+def naive() -> None:
+    env = terminal(HERE)
+    run(["python", "-c", "import naive_blog"], cwd=HERE, env=env)
+    run(["flask", "--app", "naive_blog", "routes"], cwd=HERE, env=env)
+
+
+def factory(chapter: str) -> None:
+    with scratch() as tmp:
+        cwd = CHAPTERS[chapter]
+        env = terminal(cwd, FLASK_DATABASE_URL=f"sqlite:///{tmp / 'blog.sqlite'}")
+        run(["python", "-c", WHAT_API_IMPORTS], cwd=cwd, env=env)
+        run(["flask", "--app", "blog", "routes"], cwd=cwd, env=env)
+
+
+if __name__ == "__main__":
+    main(naive=naive, chapter_03=lambda: factory("03"), chapter_02=lambda: factory("02"))
