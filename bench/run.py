@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
 GUNICORN_CONF = ROOT / "bench/gunicorn.conf.py"
 WRK_SCRIPT = ROOT / "bench/wrk.lua"
+BENCH_APPS = ROOT / "bench/apps"  # the extra apps that split the cost into layers
 BIN = Path(sys.executable).parent
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 
@@ -52,12 +53,15 @@ class App:
     key: str
     label: str
     database: str
-    folder: Path
+    folder: Path  # gunicorn --chdir: the app's imports resolve from here
     target: str  # what gunicorn serves, module:variable
     workers: int = 2
     env: dict[str, str] = field(default_factory=dict)
     init: list[str] | None = None  # the chapter's own command that creates the tables
     sqlite_file: Path | None = None
+    read: str = "/users"
+    write: bool = True
+    pythonpath: Path | None = None
     port: int = 0
 
     @property
@@ -66,51 +70,62 @@ class App:
 
     @property
     def endpoints(self) -> dict[str, tuple[str, str, str | None]]:
-        """name -> (method, path, body). The hello world has only its one route."""
-        if self.init is None:
-            return {"read": ("GET", "/", None)}
-        return {
-            "read": ("GET", "/users", None),
-            "write": ("POST", "/users/1/posts", POST_BODY),
-        }
+        """name -> (method, path, body)."""
+        endpoints = {"read": ("GET", self.read, None)}
+        if self.write:
+            endpoints["write"] = ("POST", "/users/1/posts", POST_BODY)
+        return endpoints
 
 
 def define_apps(tmp: Path, postgres_url: str | None) -> list[App]:
-    def blog(key: str, label: str, folder: str, workers: int = 2, url: str = "") -> App:
-        sqlite_file = None if url else tmp / f"{key}.sqlite"
-        return App(
-            key,
-            label,
-            "PostgreSQL" if url else "SQLite",
-            CHAPTERS / folder,
-            "blog.wsgi:app",
-            workers,
-            env={
-                "FLASK_SECRET_KEY": "benchmark-only-secret",
-                "FLASK_DATABASE_URL": url or f"sqlite:///{sqlite_file}",
-            },
-            init=["flask", "--app", "blog", "init-db"],
-            sqlite_file=sqlite_file,
-        )
+    """The issue's (a) to (d), plus rows that split the cost into layers."""
+    ch01, ch03 = CHAPTERS / "01-minimal", CHAPTERS / "03-plain-sqlalchemy"
 
+    def blog(key, label, folder=ch03, workers=2, url="", target="blog.wsgi:app", **kw) -> App:
+        sqlite_file = None if url else tmp / f"{key.replace('′', '-prime')}.sqlite"
+        env = {
+            "FLASK_SECRET_KEY": "benchmark-only-secret",
+            "FLASK_DATABASE_URL": url or f"sqlite:///{sqlite_file}",
+        }
+        database = "PostgreSQL" if url else "SQLite"
+        init = ["flask", "--app", "blog", "init-db"]
+        return App(key, label, database, folder, target, workers, env, init, sqlite_file, **kw)
+
+    b_file = tmp / "b.sqlite"
     apps = [
-        App("a", "bare Flask (01 `hello.py`)", "–", CHAPTERS / "01-minimal", "hello:app"),
+        App("a", "bare Flask, `hello.py`", "–", ch01, "hello:app", read="/", write=False),
+        App(
+            "a′",
+            "bare Flask, the same 20 users from a constant",
+            "–",
+            BENCH_APPS,
+            "static_users:app",
+            write=False,
+        ),
         App(
             "b",
-            "01 `app.py`: sqlite3 on `g`",
+            "01 `app.py`: sqlite3, a connection per request",
             "SQLite",
-            CHAPTERS / "01-minimal",
+            ch01,
             "app:app",
-            env={"BLOG_DATABASE": str(tmp / "b.sqlite")},
+            env={"BLOG_DATABASE": str(b_file)},
             init=["flask", "--app", "app", "init-db"],
-            sqlite_file=tmp / "b.sqlite",
+            sqlite_file=b_file,
         ),
-        blog("c", "02 Flask-SQLAlchemy", "02-factory"),
-        blog("d", "03 plain SQLAlchemy", "03-plain-sqlalchemy"),
-        blog("e", "03 plain SQLAlchemy", "03-plain-sqlalchemy", workers=4),
+        blog("c", "02 Flask-SQLAlchemy", CHAPTERS / "02-factory"),
+        blog("d", "03 plain SQLAlchemy"),
+        blog(
+            "d′",
+            "03 with ORM objects in the list",
+            target="orm_users:app",
+            pythonpath=BENCH_APPS,
+            read="/users-as-objects",
+            write=False,
+        ),
+        blog("e", "03 plain SQLAlchemy", workers=4),
     ]
     if postgres_url:
-        apps.append(blog("f", "03 plain SQLAlchemy", "03-plain-sqlalchemy", 4, postgres_url))
+        apps.append(blog("f", "03 plain SQLAlchemy", workers=4, url=postgres_url))
     return apps
 
 
@@ -161,7 +176,9 @@ def serving(app: App, logs: Path):
     command = [
         str(BIN / "gunicorn"),
         *("--config", str(GUNICORN_CONF), "--chdir", str(app.folder)),
-        *("--bind", f"127.0.0.1:{app.port}", "--workers", str(app.workers), app.target),
+        *("--bind", f"127.0.0.1:{app.port}", "--workers", str(app.workers)),
+        *(("--pythonpath", str(app.pythonpath)) if app.pythonpath else ()),
+        app.target,
     ]
     with log.open("w") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
@@ -179,19 +196,20 @@ def serving(app: App, logs: Path):
 
 def seed_and_check(app: App) -> bytes | None:
     """Add USERS users through the app's own API; return its list of users."""
-    if app.init is None:
+    if app.read == "/":
         return None
-    for n in range(1, USERS + 1):
+    for n in range(1, USERS + 1 if app.init else 1):
         body = json.dumps({"username": f"reader{n:02d}", "email": f"reader{n:02d}@example.com"})
         status, reply = call(app.url + "/users", "POST", body)
         if status != 201:
             sys.exit(f"{app.key}: seeding failed with {status}: {reply[:200]!r}")
-    status, listing = call(app.url + "/users")
+    status, listing = call(app.url + app.read)
     if status != 200 or len(json.loads(listing)) != USERS:
-        sys.exit(f"{app.key}: GET /users gave {status}, expected {USERS} users")
-    status, reply = call(app.url + "/users/1/posts", "POST", POST_BODY)
-    if status != 201:
-        sys.exit(f"{app.key}: POST /users/1/posts gave {status}: {reply[:200]!r}")
+        sys.exit(f"{app.key}: GET {app.read} gave {status}, expected {USERS} users")
+    if app.write:
+        status, reply = call(app.url + "/users/1/posts", "POST", POST_BODY)
+        if status != 201:
+            sys.exit(f"{app.key}: POST /users/1/posts gave {status}: {reply[:200]!r}")
     if app.sqlite_file:
         with sqlite3.connect(app.sqlite_file) as connection:
             mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
@@ -415,10 +433,9 @@ def main() -> int:
             stack.enter_context(serving(app, tmp))
             listings[app.key] = seed_and_check(app)
             print(f"({app.key}) {app.label}, {app.workers} workers: {app.url}", flush=True)
-        # Every database app must answer the read with the very same JSON.
-        bodies = {json.dumps(json.loads(v)) for v in listings.values() if v is not None}
-        if len(bodies) != 1:
-            sys.exit("The apps disagree on GET /users; the comparison would be unfair.")
+        # Every app that lists users must send the very same bytes.
+        if len({body for body in listings.values() if body is not None}) != 1:
+            sys.exit("The apps list the users differently; the comparison would be unfair.")
 
         jobs = [(app, endpoint) for app in apps for endpoint in app.endpoints]
         failures = {(app.key, endpoint): {} for app, endpoint in jobs}
