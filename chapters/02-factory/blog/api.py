@@ -20,6 +20,7 @@ def index() -> str:
 
 
 # --8<-- [start:users]
+# --8<-- [start:list_users]
 # Built once, at import: building a select() is Python work that can cost more
 # than running it, and this list is the busiest read.
 USER_LIST = select(User.id, User.username, User.email).order_by(User.id)
@@ -32,6 +33,9 @@ def list_users() -> list[dict]:
     with db.engine.connect() as connection:
         rows = connection.execute(USER_LIST).all()
     return [{"id": id_, "username": name, "email": email} for id_, name, email in rows]
+
+
+# --8<-- [end:list_users]
 
 
 @bp.post("/users")

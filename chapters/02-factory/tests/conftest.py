@@ -25,6 +25,7 @@ def pytest_report_header() -> str:
     return f"database: {where}"
 
 
+# --8<-- [start:database_url]
 @pytest.fixture
 def database_url(tmp_path) -> Iterator[str]:
     if not POSTGRES_URL:
@@ -39,6 +40,9 @@ def database_url(tmp_path) -> Iterator[str]:
     with admin.begin() as connection:
         connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
+
+
+# --8<-- [end:database_url]
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ def call(url, method="GET", body=None):
         return None, b""
 
 
+# --8<-- [start:serve]
 @pytest.fixture
 def server(tmp_path, database_url):
     env = {
@@ -85,6 +86,9 @@ def test_gunicorn_serves_every_route(server):
     status, body = call(server + "/users/999")
     assert status == 404
     assert json.loads(body)["error"] == "Not Found"
+
+
+# --8<-- [end:serve]
 
 
 # --8<-- [start:refuse]
