@@ -30,6 +30,7 @@ DEMOS: dict[str, tuple[str, str, str | None]] = {
     "drop-all-naive": ("drop_all/demo.py", "naive", None),
     "drop-all-chapter": ("drop_all/demo.py", "chapter", None),
     "circular-imports-naive": ("circular_imports/demo.py", "naive", None),
+    "circular-imports-late-import": ("circular_imports/demo.py", "late_import", None),
     "circular-imports-chapter-03": ("circular_imports/demo.py", "chapter_03", None),
     "circular-imports-chapter-02": ("circular_imports/demo.py", "chapter_02", None),
     "app-context-naive": ("app_context/demo.py", "extension", None),

@@ -28,6 +28,8 @@ from pitfalls import CHAPTERS, ROOT
 BIN = Path(sys.executable).parent
 # Long enough for a slow, busy machine; a healthy run needs a second or two.
 DEADLINE = 30.0
+# The dev server's log line for an answered request, e.g. "GET /users HTTP/1.1" 200 -
+REQUEST_LINE = re.compile(r'HTTP/1\.1\S*" \d{3} ')
 
 
 def environment(chapter: str | None = None, **settings: str) -> dict[str, str]:
@@ -100,10 +102,10 @@ def run(
         timeout=DEADLINE,
     )
     output = (result.stdout + result.stderr).rstrip()
-    if echo:
+    if echo and output:
         print(output if frames else elide_frames(output))
-        if result.returncode:
-            print(f"[exit status {result.returncode}]")
+    if echo and result.returncode:
+        print(f"[exit status {result.returncode}]")
     return result
 
 
@@ -183,7 +185,7 @@ class DevServer:
         except urllib.error.HTTPError as error:
             answer = error.code, None
         self.requests += 1
-        self.wait_for(r'HTTP/1\.1\S*" \d{3} ', count=self.requests)
+        self.wait_for(REQUEST_LINE.pattern, count=self.requests)
         return answer
 
 

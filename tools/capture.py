@@ -28,6 +28,7 @@ from pitfalls import DEMOS, run_demo  # noqa: E402
 
 CAPTURES = ROOT / "captures"
 PACKAGES = ("Flask", "Werkzeug", "SQLAlchemy", "Flask-SQLAlchemy")
+# --8<-- [start:normalise]
 # (pattern, replacement), applied in this order. The demonstrations print
 # outcomes rather than durations; a duration or an address printed one day
 # must not make every run differ.
@@ -40,7 +41,8 @@ FIXED = [
     (re.compile(r"\b(after|waited) \d+\.\d+ s\b"), r"\1 <t> s"),
     (re.compile(r"\b0x[0-9a-f]{6,}\b"), "0x<address>"),
 ]
-PID = re.compile(r"\bpid \d+")
+PID = re.compile(r"\bpid \d+")  # numbered in order of appearance: pid <1>, pid <2>
+# --8<-- [end:normalise]
 
 
 def versions() -> str:

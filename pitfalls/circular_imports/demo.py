@@ -1,7 +1,8 @@
 """Demonstration: a global app imported by its own views cannot be imported at all.
 
-Then the factory layout of chapters 02 and 03: the blueprint module imports
-without any app, and ``flask routes`` builds one with every route.
+Importing the views last makes it work, and makes the order of lines load-bearing.
+The factory layout of chapters 02 and 03 has no cycle: the blueprint module
+imports without any app, and ``flask routes`` builds one with every route.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ def naive() -> None:
     run(["flask", "--app", "naive_blog", "routes"], cwd=HERE, env=env)
 
 
+def late_import() -> None:
+    env = terminal(HERE)
+    run(["python", "-c", "import late_import_blog"], cwd=HERE, env=env)
+    run(["flask", "--app", "late_import_blog", "routes"], cwd=HERE, env=env)
+
+
 def factory(chapter: str) -> None:
     with scratch() as tmp:
         cwd = CHAPTERS[chapter]
@@ -31,4 +38,9 @@ def factory(chapter: str) -> None:
 
 
 if __name__ == "__main__":
-    main(naive=naive, chapter_03=lambda: factory("03"), chapter_02=lambda: factory("02"))
+    main(
+        naive=naive,
+        late_import=late_import,
+        chapter_03=lambda: factory("03"),
+        chapter_02=lambda: factory("02"),
+    )

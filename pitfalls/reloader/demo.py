@@ -10,7 +10,17 @@ import re
 import sqlite3
 from pathlib import Path
 
-from pitfalls.support import CHAPTERS, DevServer, main, print_users, run, scratch, show, terminal
+from pitfalls.support import (
+    CHAPTERS,
+    REQUEST_LINE,
+    DevServer,
+    main,
+    print_users,
+    run,
+    scratch,
+    show,
+    terminal,
+)
 
 HERE = Path(__file__).parent
 NOTE = re.compile(r"^(create_app\(\)| \* )")  # our print, and werkzeug's " * " lines
@@ -18,9 +28,11 @@ ERROR = re.compile(r"^[\w.]+(Error|Exception): ")  # the last line of a tracebac
 
 
 def print_server_log(log: str) -> None:
-    """The log without colours and noise; a traceback keeps only its last line."""
+    """The start-up part of the log, without noise; a traceback keeps only its last line."""
     shown: list[str] = []
     for line in log.splitlines():
+        if REQUEST_LINE.search(line):
+            break  # what follows a request is logged while the demo reads: it varies
         if ERROR.match(line):
             if shown and ERROR.match(shown[-1]):
                 shown.pop()  # a chained traceback: the last exception is the one raised

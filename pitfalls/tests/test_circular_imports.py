@@ -27,3 +27,9 @@ def test_the_factory_layout_imports_its_views_without_an_app(chapter):
         assert endpoint in out  # `flask routes` built the app and found every route
     assert "exit status" not in out
     assert "Error" not in out
+
+
+def test_importing_the_views_last_hides_the_cycle():
+    out = run_demo("circular-imports-late-import")
+    assert "exit status" not in out
+    assert "list_users  GET      /users" in out
