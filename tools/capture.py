@@ -33,7 +33,7 @@ PACKAGES = ("Flask", "Werkzeug", "SQLAlchemy", "Flask-SQLAlchemy")
 # outcomes rather than durations; a duration or an address printed one day
 # must not make every run differ.
 FIXED = [
-    (re.compile(r"\S*/site-packages/"), "<site-packages>/"),
+    (re.compile(r"[^\s\"']*/site-packages/"), "<site-packages>/"),
     (re.compile(re.escape(f"{ROOT}/")), ""),
     (re.compile(r"(?:/[^/\s'\"]+)*/pitfall-\w+"), "<tmp>"),
     (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
