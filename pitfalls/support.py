@@ -69,12 +69,12 @@ def show(command: list[str], settings: dict[str, str] | None = None) -> None:
     print("$", " ".join(prefix + [shlex.quote(part) for part in command]))
 
 
+FRAMES = re.compile(r"^(Traceback \(most recent call last\):\n)(?:[ \t].*\n)+", re.MULTILINE)
+
+
 def elide_frames(text: str) -> str:
     """Replace the frames of each traceback with ``...``; keep the exception it ends with."""
     return FRAMES.sub(r"\1  ...\n", text)
-
-
-FRAMES = re.compile(r"^(Traceback \(most recent call last\):\n)(?:[ \t].*\n)+", re.MULTILINE)
 
 
 def run(
