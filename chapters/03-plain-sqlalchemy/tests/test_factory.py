@@ -4,6 +4,7 @@ import importlib
 import sys
 
 import pytest
+from sqlalchemy import inspect
 
 from blog import create_app
 
@@ -70,3 +71,11 @@ def test_production_entry_point_starts_with_a_secret(monkeypatch, tmp_path):
     assert wsgi.app.config["SECRET_KEY"] == "a-real-secret"
     assert not wsgi.app.debug
     wsgi.app.extensions["blog.engine"].dispose()
+
+
+def test_the_factory_creates_no_tables(database_url):
+    # Every gunicorn worker calls the factory. Tables come from `flask init-db`, once.
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    engine = app.extensions["blog.engine"]
+    assert inspect(engine).get_table_names() == []
+    engine.dispose()
