@@ -52,7 +52,6 @@ POST_BODY = json.dumps({"title": "Load test", "body": "Written by the benchmark.
 class App:
     key: str
     label: str
-    database: str
     folder: Path  # gunicorn --chdir: the app's imports resolve from here
     target: str  # what gunicorn serves, module:variable
     workers: int = 2
@@ -88,25 +87,16 @@ def define_apps(tmp: Path, postgres_url: str | None) -> list[App]:
             "FLASK_SECRET_KEY": "benchmark-only-secret",
             "FLASK_DATABASE_URL": url or f"sqlite:///{sqlite_file}",
         }
-        database = "PostgreSQL" if url else "SQLite"
         init = ["flask", "--app", "blog", "init-db"]
-        return App(key, label, database, folder, target, workers, env, init, sqlite_file, **kw)
+        return App(key, label, folder, target, workers, env, init, sqlite_file, **kw)
 
     b_file = tmp / "b.sqlite"
     apps = [
-        App("a", "bare Flask, `hello.py`", "–", ch01, "hello:app", read="/", write=False),
-        App(
-            "a′",
-            "bare Flask, the same 20 users from a constant",
-            "–",
-            BENCH_APPS,
-            "static_users:app",
-            write=False,
-        ),
+        App("a", "bare Flask, `hello.py`", ch01, "hello:app", read="/", write=False),
+        App("a′", "bare Flask, constant JSON", BENCH_APPS, "static_users:app", write=False),
         App(
             "b",
-            "01 `app.py`: sqlite3, a connection per request",
-            "SQLite",
+            "01 sqlite3",
             ch01,
             "app:app",
             env={"BLOG_DATABASE": str(b_file)},
@@ -117,16 +107,16 @@ def define_apps(tmp: Path, postgres_url: str | None) -> list[App]:
         blog("d", "03 plain SQLAlchemy"),
         blog(
             "d′",
-            "03 with ORM objects in the list",
+            "03, ORM objects",
             target="orm_users:app",
             pythonpath=BENCH_APPS,
             read="/users-as-objects",
             write=False,
         ),
-        blog("e", "03 plain SQLAlchemy", workers=4),
+        blog("e", "03, 4 workers", workers=4),
     ]
     if postgres_url:
-        apps.append(blog("f", "03 plain SQLAlchemy", workers=4, url=postgres_url))
+        apps.append(blog("f", "03, PostgreSQL, 4 workers", workers=4, url=postgres_url))
     return apps
 
 
@@ -343,15 +333,14 @@ def report(apps, results, failures, args, meta) -> tuple[str, bool]:
 
     rows = []
     for app in apps:
-        for endpoint, (method, path, _) in app.endpoints.items():
+        for endpoint in app.endpoints:
             ratios = paired(runs(app.key, endpoint), runs("a"))
+            these = runs(app.key, endpoint)
             rows.append(
-                f"| ({app.key}) | {app.label} | {app.database} | {app.workers} "
-                f"| `{method} {path}` | {median(runs(app.key, endpoint), 'ok_per_s'):,.0f} "
+                f"| ({app.key}) | {app.label} | {endpoint} | {median(these, 'ok_per_s'):,.0f} "
                 f"| **{statistics.median(ratios):.2f}** ({min(ratios):.2f}–{max(ratios):.2f}) "
-                f"| {median(runs(app.key, endpoint), 'cpu_us'):,.0f} "
-                f"| {median(runs(app.key, endpoint), 'p50_us') / 1000:.1f} "
-                f"| {median(runs(app.key, endpoint), 'p99_us') / 1000:.1f} "
+                f"| {median(these, 'cpu_us'):,.0f} "
+                f"| {median(these, 'p50_us') / 1000:.1f} / {median(these, 'p99_us') / 1000:.1f} "
                 f"| {failures_text(failures[(app.key, endpoint)])} |"
             )
 
@@ -422,9 +411,8 @@ def report(apps, results, failures, args, meta) -> tuple[str, bool]:
         f"{args.duration:g} s, apps in rotating order; {USERS} users in every database; "
         "each write adds a post to user 1.",
         "",
-        "| | app | database | workers | request | req/s | × (a) (rounds) | CPU µs/req "
-        "| p50 ms | p99 ms | failed |",
-        "|---|---|---|--:|---|--:|--:|--:|--:|--:|---|",
+        "| | app | request | req/s | × (a) (rounds) | CPU µs/req | p50 / p99 ms | failed |",
+        "|---|---|---|--:|--:|--:|--:|---|",
         *rows,
         "",
         "*req/s* counts 2xx answers only, median over the rounds. *× (a)* is the median of "
