@@ -4,12 +4,13 @@
     nox -s bench -- --quick         a smoke run of a few seconds per app, written to /tmp
     nox -s bench -- --no-postgres   skip the PostgreSQL rows
 
-Every app runs from its own chapter folder with ``gunicorn --chdir`` and the
-settings in bench/gunicorn.conf.py. The load comes from Debian's ``wrk`` in a
-second process on loopback: first a warm-up, then several rounds that visit the
-apps in a rotating order, so that a busy moment on the machine hits every app
-alike. The table reports medians over the rounds and each app's ratio to the
-bare hello world measured in the same round.
+Every app runs from its own folder (``gunicorn --chdir``, since chapters 02 and
+03 both call their package ``blog``) with the settings in bench/gunicorn.conf.py.
+The load comes from Debian's ``wrk`` in a second process on loopback: first a
+warm-up, then several rounds that visit the apps in a rotating order, so that a
+busy moment on the machine hits every app alike. The table reports medians over
+the rounds, each app's ratio to the bare hello world in the same round, and the
+CPU time its gunicorn processes spent per request.
 """
 
 from __future__ import annotations
@@ -188,13 +189,15 @@ def serving(app: App, logs: Path):
 
 def seed_and_check(app: App) -> bytes | None:
     """Add USERS users through the app's own API; return its list of users."""
-    if app.read == "/":
+    if app.read == "/":  # the hello world lists nothing
         return None
-    for n in range(1, USERS + 1 if app.init else 1):
-        body = json.dumps({"username": f"reader{n:02d}", "email": f"reader{n:02d}@example.com"})
-        status, reply = call(app.url + "/users", "POST", body)
-        if status != 201:
-            sys.exit(f"{app.key}: seeding failed with {status}: {reply[:200]!r}")
+    if app.init:  # a database app: the constant-JSON app has its users built in
+        for n in range(1, USERS + 1):
+            name = f"reader{n:02d}"
+            body = json.dumps({"username": name, "email": f"{name}@example.com"})
+            status, reply = call(app.url + "/users", "POST", body)
+            if status != 201:
+                sys.exit(f"{app.key}: seeding failed with {status}: {reply[:200]!r}")
     status, listing = call(app.url + app.read)
     if status != 200 or len(json.loads(listing)) != USERS:
         sys.exit(f"{app.key}: GET {app.read} gave {status}, expected {USERS} users")
@@ -401,7 +404,7 @@ def report(apps, results, failures, args, meta) -> tuple[str, bool]:
         "",
         f"**Run:** {meta['date']}, on {meta['machine']}; "
         f"load average {meta['load_before']} before, {meta['load_after']} after "
-        "(the machine was shared with other work).",
+        "(1-minute averages; other work may share the machine).",
         "",
         f"**Versions:** {meta['versions']}.",
         "",
@@ -513,7 +516,7 @@ def main() -> int:
     print(text)
     print(f"Wrote {args.out} in {time.monotonic() - started:.0f} s.")
     if not clean:
-        print("Some requests failed: see the non-2xx + errors column.", file=sys.stderr)
+        print("Some requests failed: see the failed column.", file=sys.stderr)
         return 1
     return 0
 
