@@ -403,8 +403,8 @@ def report(apps, results, failures, args, meta) -> tuple[str, bool]:
         "<!-- Written by `nox -s bench` (bench/run.py). Do not edit by hand. -->",
         "",
         f"**Run:** {meta['date']}, on {meta['machine']}; "
-        f"load average {meta['load_before']} before, {meta['load_after']} after "
-        "(1-minute averages; other work may share the machine).",
+        f"1-minute load average {meta['load_before']} before the run, "
+        f"{meta['load_after']} at its end (the benchmark itself keeps both cores busy).",
         "",
         f"**Versions:** {meta['versions']}.",
         "",
