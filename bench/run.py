@@ -334,18 +334,30 @@ def report(apps, results, failures, args, meta) -> tuple[str, bool]:
     def runs(key: str, endpoint: str = "read") -> list[dict]:
         return results[(key, endpoint)]
 
-    rows = []
-    for app in apps:
-        for endpoint in app.endpoints:
-            ratios = paired(runs(app.key, endpoint), runs("a"))
-            these = runs(app.key, endpoint)
-            rows.append(
-                f"| ({app.key}) | {app.label} | {endpoint} | {median(these, 'ok_per_s'):,.0f} "
-                f"| **{statistics.median(ratios):.2f}** ({min(ratios):.2f}–{max(ratios):.2f}) "
-                f"| {median(these, 'cpu_us'):,.0f} "
-                f"| {median(these, 'p50_us') / 1000:.1f} / {median(these, 'p99_us') / 1000:.1f} "
-                f"| {failures_text(failures[(app.key, endpoint)])} |"
-            )
+    def table(endpoint: str) -> list[str]:
+        lines = [
+            "| app | req/s | × (a) | rounds | CPU µs | p50 / p99 ms |",
+            "|---|--:|--:|--:|--:|--:|",
+        ]
+        for app in apps:
+            if endpoint in app.endpoints:
+                these = runs(app.key, endpoint)
+                ratios = paired(these, runs("a"))
+                lines.append(
+                    f"| ({app.key}) {app.label} | {median(these, 'ok_per_s'):,.0f} "
+                    f"| **{statistics.median(ratios):.2f}** "
+                    f"| {min(ratios):.2f}–{max(ratios):.2f} "
+                    f"| {median(these, 'cpu_us'):,.0f} "
+                    f"| {median(these, 'p50_us') / 1000:.1f} / "
+                    f"{median(these, 'p99_us') / 1000:.1f} |"
+                )
+        return lines
+
+    failed = [
+        f"({key}) {endpoint}: {failures_text(kinds)}"
+        for (key, endpoint), kinds in failures.items()
+        if kinds
+    ]
 
     def compare(text: str, new: tuple[str, str], old: tuple[str, str]) -> str:
         """One layer: throughput ratio and extra CPU per request of `new` over `old`."""
@@ -414,17 +426,23 @@ def report(apps, results, failures, args, meta) -> tuple[str, bool]:
         f"{args.duration:g} s, apps in rotating order; {USERS} users in every database; "
         "each write adds a post to user 1.",
         "",
-        "| | app | request | req/s | × (a) (rounds) | CPU µs/req | p50 / p99 ms | failed |",
-        "|---|---|---|--:|--:|--:|--:|---|",
-        *rows,
+        f"**Reads**, `GET /users` ({USERS} users as JSON; (a) answers `GET /` with a short text):",
+        "",
+        *table("read"),
+        "",
+        "**Writes**, `POST /users/1/posts` (validate, insert, commit, answer with the post):",
+        "",
+        *table("write"),
         "",
         "*req/s* counts 2xx answers only, median over the rounds. *× (a)* is the median of "
-        "each round's ratio to (a) in the same round; the lowest and highest round are in "
-        "brackets. *CPU µs/req* is the CPU time of the app's gunicorn processes (master and "
-        "workers, not wrk, not PostgreSQL) divided by the requests they answered: it "
-        "changes less than requests/s when other work shares the machine. *failed* counts "
-        "every non-2xx answer and socket error, warm-up included "
-        f"({total_failures} in all).",
+        "each round's ratio to (a) in the same round; *rounds* shows the lowest and highest "
+        "round. *CPU µs* is the CPU time of the app's gunicorn processes (master and "
+        "workers, not wrk, not PostgreSQL) per request they answered: it changes less than "
+        "requests/s when other work shares the machine.",
+        "",
+        "**Failed requests** (every non-2xx answer and socket error, warm-up included): "
+        + ("; ".join(failed) if failed else "none")
+        + ".",
         "",
         "**Layer by layer** (medians of the round-by-round ratios):",
         "",
@@ -516,7 +534,7 @@ def main() -> int:
     print(text)
     print(f"Wrote {args.out} in {time.monotonic() - started:.0f} s.")
     if not clean:
-        print("Some requests failed: see the failed column.", file=sys.stderr)
+        print("Some requests failed: see Failed requests in the report.", file=sys.stderr)
         return 1
     return 0
 
