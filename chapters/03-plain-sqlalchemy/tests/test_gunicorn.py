@@ -1,4 +1,4 @@
-"""The production command, for real: `gunicorn` with gunicorn.conf.py, on a free port."""
+"""Both servers, for real on a free port: `gunicorn` (with gunicorn.conf.py) and `flask run`."""
 
 import json
 import os
@@ -39,8 +39,8 @@ def call(url, method="GET", body=None):
 
 
 # --8<-- [start:serve]
-@pytest.fixture
-def server(tmp_path, database_url):
+@pytest.fixture(params=["gunicorn", "flask run"])
+def server(request, tmp_path, database_url):
     env = {
         **os.environ,
         "FLASK_SECRET_KEY": "a-real-secret",
@@ -50,10 +50,14 @@ def server(tmp_path, database_url):
     for command in (["init-db"], ["seed"]):
         subprocess.run([BIN / "flask", "--app", "blog", *command], env=env, check=True)
     port = free_port()
-    log = tmp_path / "gunicorn.log"
+    commands = {
+        "gunicorn": [BIN / "gunicorn", "--bind", f"127.0.0.1:{port}"],
+        "flask run": [BIN / "flask", "--app", "blog", "run", "--port", str(port)],
+    }
+    log = tmp_path / "server.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [BIN / "gunicorn", "--bind", f"127.0.0.1:{port}"],
+            commands[request.param],
             cwd=CHAPTER,
             env=env,
             stdout=output,
@@ -64,14 +68,14 @@ def server(tmp_path, database_url):
     while call(base + "/")[0] != 200:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"gunicorn did not start:\n{log.read_text()}")
+            pytest.fail(f"{request.param} did not start:\n{log.read_text()}")
         time.sleep(0.1)
     yield base
     process.terminate()
     process.wait(timeout=10)
 
 
-def test_gunicorn_serves_every_route(server):
+def test_server_serves_every_route(server):
     assert call(server + "/")[0] == 200
     status, body = call(server + "/users")
     assert status == 200
