@@ -39,6 +39,7 @@ DEMOS: dict[str, tuple[str, str, str | None]] = {
     "flask-env-naive": ("flask_env/demo.py", "old_way", None),
     "flask-env-debug": ("flask_env/demo.py", "new_way", None),
     "orm-sql": ("orm_sql/demo.py", "statements", "03"),
+    "safety-responses": ("bad_input/demo.py", "responses", "03"),
 }
 
 

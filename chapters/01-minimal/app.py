@@ -13,7 +13,12 @@ from typing import Any
 
 import click
 from flask import Flask, abort, g, request, url_for
-from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+from werkzeug.exceptions import (
+    BadRequest,
+    HTTPException,
+    InternalServerError,
+    RequestEntityTooLarge,
+)
 
 # --8<-- [start:config]
 app = Flask(__name__)
@@ -90,6 +95,9 @@ def json_body(fields: dict[str, int]) -> dict[str, str]:
         abort(415, "Send a JSON body with 'Content-Type: application/json'.")
     try:
         data = request.get_json()
+    except RequestEntityTooLarge:
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        abort(413, f"The request body is larger than the limit of {limit:,} bytes.")
     except (BadRequest, RecursionError):
         abort(400, "The request body is not valid JSON.")
     if not isinstance(data, dict):

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, request
-from werkzeug.exceptions import BadRequest
+from flask import abort, current_app, request
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 # Largest id an INTEGER primary key can hold in PostgreSQL; bigger ids cannot
 # exist, and comparing with them would be a database error, not a 404.
@@ -42,6 +42,9 @@ def json_body(fields: dict[str, Text]) -> dict[str, str]:
         abort(415, "Send a JSON body with 'Content-Type: application/json'.")
     try:
         data = request.get_json()
+    except RequestEntityTooLarge:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        abort(413, f"The request body is larger than the limit of {limit:,} bytes.")
     except (BadRequest, RecursionError):
         abort(400, "The request body is not valid JSON.")
     if not isinstance(data, dict):
