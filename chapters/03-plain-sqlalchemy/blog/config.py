@@ -9,7 +9,7 @@ class Defaults:
     DATABASE_URL: str | None = None
     # Seconds a SQLite writer waits for a lock before "database is locked".
     SQLITE_TIMEOUT: float = 5.0
-    # Bodies larger than this get 413 before any of our code reads them.
+    # Bodies larger than this are refused with 413 and never read into memory.
     MAX_CONTENT_LENGTH: int = 64 * 1024
 
 
