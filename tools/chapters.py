@@ -13,10 +13,13 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS_DIR = ROOT / "chapters"
 
 
-def chapters() -> dict[str, Path]:
-    """``{"01": .../chapters/01-minimal, ...}`` in order, found from the folder."""
+def chapters(root: Path = ROOT) -> dict[str, Path]:
+    """``{"01": .../chapters/01-minimal, ...}`` in order, found from the folder.
+
+    ``root`` is the repository (another one, e.g. a copy made by a test).
+    """
     found = {}
-    for path in sorted(CHAPTERS_DIR.iterdir()):
+    for path in sorted((root / "chapters").iterdir()):
         number, _, name = path.name.partition("-")
         if path.is_dir() and number.isdigit() and name and (path / "pyproject.toml").is_file():
             found[number] = path

@@ -1,29 +1,60 @@
-"""MkDocs hooks: chapter diffs and version stamps, computed at build time.
+"""MkDocs hooks: code included by Python name, chapter diffs and version stamps.
 
-Registered in ``mkdocs.yml`` under ``hooks:``. Two jobs:
+Registered in ``mkdocs.yml`` under ``hooks:``. Three jobs:
 
+* **Include by name.** A page line ``--8<-- "chapters/03-plain-sqlalchemy/blog/api.py:list_users"``
+  (the pymdownx.snippets line syntax) shows one top-level function, class or
+  module-level assignment of a ``.py`` file, found with :mod:`ast` at build
+  time. Its decorators and the comment block directly above it (no blank line
+  between) come with it. Other forms after the ``:``:
+
+  - ``api.py:list_users,create_user,get_user``: several names that follow
+    each other in the file, shown as one listing in file order, with the
+    blank and comment lines between them. Every top-level statement in that
+    stretch must be listed, so a listing never hides code it contains.
+  - ``models.py:User.to_dict``: a method (or any name) inside a class, dedented.
+  - ``hello.py:__main__``: the ``if __name__ == "__main__":`` block.
+  - An assignment also takes the statements right below it (no blank line)
+    that start with its name: ``app = Flask(__name__)`` brings the
+    ``app.config.from_mapping(...)`` that finishes building it.
+
+  An unknown file or name is logged as an error, so ``mkdocs build --strict``
+  fails (``mkdocs serve`` shows the page with a note in place of the code).
+  Lines without ``:`` (whole files, captures) are left to pymdownx.snippets,
+  whose ``check_paths`` fails the build for a missing file. Source files
+  carry no snippet markers: nothing in a chapter exists for the docs' sake.
 * ``on_pre_build`` writes chapter-to-chapter diffs into ``generated/`` at the
-  repository root (gitignored). Pages include them with pymdownx.snippets, so a
-  diff shown in the docs is always the diff of the files in ``chapters/``.
-  Snippet marker lines are removed before diffing, and a file is only written
-  when its content changed, so ``mkdocs serve`` does not rebuild in a loop.
-* ``on_page_markdown`` replaces a line ``<!-- versions -->`` (every pin) or
-  ``<!-- versions:03-plain-sqlalchemy -->`` (one chapter's dependencies) with
-  an admonition that lists the versions read from ``constraints.txt`` and the
-  chapter's ``pyproject.toml``. Nobody types a version number into a page.
+  repository root (gitignored), for every consecutive pair of chapters in
+  :func:`tools.chapters.chapters`, from the files git tracks. Pages include
+  them with pymdownx.snippets, so a diff shown in the docs is always the diff
+  of the files in ``chapters/``. A file is only written when its content
+  changed, so ``mkdocs serve`` does not rebuild in a loop.
+* ``on_page_markdown`` also replaces a line ``<!-- versions -->`` (every pin)
+  or ``<!-- versions:03-plain-sqlalchemy -->`` (one chapter's dependencies),
+  outside code fences, with an admonition that lists the versions read from
+  ``constraints.txt`` and the chapter's ``pyproject.toml``. Nobody types a
+  version number into a page.
 
-Run ``python tools/docs_hooks.py`` to regenerate ``generated/`` without a build.
+Run ``python -m tools.docs_hooks`` to regenerate ``generated/`` without a build.
 """
 
 from __future__ import annotations
 
+import ast
 import difflib
+import itertools
 import logging
 import platform
 import re
+import subprocess
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+if __package__ == "tools":  # imported as tools.docs_hooks (tests, python -m tools.docs_hooks)
+    from .chapters import chapters
+else:  # mkdocs loads a hook from its path, with the hook's folder on sys.path meanwhile
+    from chapters import chapters  # type: ignore[no-redef]
 
 log = logging.getLogger("mkdocs.hooks.docs_hooks")
 
@@ -31,100 +62,300 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS_DIR = "chapters"
 GENERATED_DIR = "generated"
 
-# A snippet section marker on a line of its own, e.g. "# --8<-- [start:session]".
-MARKER = re.compile(r"^\s*(#|//|<!--)?\s*-{1,}8<-{1,}\s*\[(start|end):[^\]]+\].*$")
 
-# Directories and files in a chapter that are not part of what a reader copies.
-SKIP_DIRS = {"__pycache__", ".hypothesis", ".pytest_cache", ".ruff_cache", ".nox", ".venv"}
-SKIP_DIR_SUFFIXES = (".egg-info",)
-SKIP_DIRS_EXACT = {"instance", "build", "dist", "node_modules"}
-SKIP_FILES = {".env", ".DS_Store"}
-SKIP_FILE_SUFFIXES = (".pyc", ".pyo", ".sqlite", ".sqlite3", ".db")
+# --------------------------------------------------------------------------- includes
+
+# The pymdownx.snippets single-line include, e.g. `--8<-- "chapters/01-minimal/app.py:get_db"`.
+# A leading `;` escapes it (shown as text). This is the only include parser in the repository.
+INCLUDE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<escape>;*)-{1,}8<-{1,}[ \t]+"
+    r"""(?P<q>["'])(?P<target>.+?)(?P=q)[ \t]*$"""
+)
+LINE_RANGE = re.compile(r"(?P<path>.*?)(?P<range>(?::-?\d*){1,2}(?:,-?\d*(?::-?\d*)?)*)")
+NAME_LIST = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?:,[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)*")
 
 
 @dataclass(frozen=True)
-class PartDiff:
-    """A piece of one chapter that maps onto a piece of the next one.
+class Include:
+    """One include line of a page: ``path``, and the ``names`` after ``:`` (if any)."""
 
-    ``old`` and ``new`` are ``path`` or ``path:section`` (relative to the
-    chapter folder). The diff is written to ``<pair>/parts/<slug>.diff``.
+    line: int  # 1-based line number in the page
+    indent: str
+    target: str
+    path: str
+    names: tuple[str, ...] = ()
+    line_range: bool = False
+
+
+def parse_target(target: str) -> tuple[str, tuple[str, ...], bool]:
+    """'a/b.py:f,g' -> ('a/b.py', ('f', 'g'), False); 'a/b.py:3:9' -> ('a/b.py', (), True)."""
+    match = LINE_RANGE.fullmatch(target)
+    if match and match["range"]:
+        return match["path"], (), True
+    path, _, spec = target.rpartition(":")
+    if path and NAME_LIST.fullmatch(spec):
+        return path, tuple(spec.split(",")), False
+    return target, (), False
+
+
+def includes_in(markdown: str) -> list[Include]:
+    """Every (unescaped) include line of a page."""
+    found = []
+    for number, line in enumerate(markdown.splitlines(), 1):
+        match = INCLUDE.match(line)
+        if match and not match["escape"]:
+            path, names, line_range = parse_target(match["target"])
+            found.append(Include(number, match["indent"], match["target"], path, names, line_range))
+    return found
+
+
+class MissingName(LookupError):
+    """A name asked for by a page is not (or not uniquely) in the file."""
+
+
+@dataclass
+class Unit:
+    """A statement of a body, with the lines that belong to it (1-based, inclusive)."""
+
+    names: tuple[str, ...]
+    start: int
+    end: int
+    node: ast.stmt
+    members: list[ast.stmt] = field(default_factory=list)
+
+
+def defined_names(node: ast.stmt) -> tuple[str, ...]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return (node.name,)
+    if isinstance(node, ast.Assign):
+        return tuple(t.id for t in node.targets if isinstance(t, ast.Name))
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign)) and isinstance(node.target, ast.Name):
+        return (node.target.id,)
+    if (
+        isinstance(node, ast.If)
+        and isinstance(node.test, ast.Compare)
+        and isinstance(node.test.left, ast.Name)
+        and node.test.left.id == "__name__"
+        and len(node.test.comparators) == 1
+        and isinstance(node.test.comparators[0], ast.Constant)
+        and node.test.comparators[0].value == "__main__"
+    ):
+        return ("__main__",)
+    return ()
+
+
+def root_name(node: ast.stmt) -> str | None:
+    """'app' for ``app.config.from_mapping(...)`` or ``app.config["X"] = 1``."""
+    if isinstance(node, ast.Expr):
+        expr = node.value
+    elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+        expr = node.targets[0]
+    else:
+        return None
+    while isinstance(expr, (ast.Call, ast.Attribute, ast.Subscript)):
+        expr = expr.func if isinstance(expr, ast.Call) else expr.value
+    return expr.id if isinstance(expr, ast.Name) else None
+
+
+def units_of(body: list[ast.stmt], lines: list[str], floor: int) -> list[Unit]:
+    """The statements of ``body``, each with its decorators and the comments above it.
+
+    ``floor`` is the last line before the body (a comment block never reaches above it).
     """
+    units: list[Unit] = []
+    previous_end = floor
+    for node in body:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        last = node.end_lineno or node.lineno
+        if units and units[-1].names and first == units[-1].end + 1:
+            owner = units[-1]
+            if isinstance(owner.node, (ast.Assign, ast.AnnAssign)) and root_name(node) in (
+                owner.names
+            ):
+                owner.end = last  # `app.config...` right below `app = Flask(...)`
+                owner.members.append(node)
+                previous_end = last
+                continue
+        start = first
+        while start - 1 > previous_end and lines[start - 2].strip().startswith("#"):
+            start -= 1
+        units.append(Unit(defined_names(node), start, last, node))
+        previous_end = last
+    return units
 
-    slug: str
-    old: str
-    new: str
+
+def find_unit(units: list[Unit], name: str, where: str) -> int:
+    found = [i for i, unit in enumerate(units) if name in unit.names]
+    if not found:
+        raise MissingName(f"no function, class or assignment named {name!r} in {where}")
+    if len(found) > 1:
+        raise MissingName(f"{name!r} is defined {len(found)} times in {where}")
+    return found[0]
 
 
-# 01 -> 02: one file becomes a package, so a whole-file diff of app.py says
-# little. Instead the build compares the file trees and diffs the parts of
-# app.py that map onto a module of the package.
-PARTS_01_TO_02 = (
-    PartDiff("validation", "app.py:validation", "blog/validation.py"),
-    PartDiff("errors", "app.py:errors", "blog/errors.py:handlers"),
-    PartDiff("init-db", "app.py:init_db", "blog/cli.py:init_db"),
-    PartDiff("users", "app.py:users", "blog/api.py:users"),
-    PartDiff("posts", "app.py:posts", "blog/api.py:posts"),
-    PartDiff("config", "app.py:config", "blog/config.py"),
-)
+def body_units(module: ast.Module, lines: list[str], owner: str, where: str) -> list[Unit]:
+    """The units of the module (``owner`` empty) or of the class ``owner`` ('A' or 'A.B')."""
+    units = units_of(module.body, lines, 0)
+    label = where
+    for part in owner.split(".") if owner else []:
+        node = units[find_unit(units, part, label)].node
+        if not isinstance(node, ast.ClassDef):
+            raise MissingName(f"{part!r} in {label} is not a class")
+        units = units_of(node.body, lines, node.lineno)
+        label = f"{label}:{part}"
+    return units
 
-# (old chapter, new chapter, parts that map across a restructuring)
-PAIRS = (
-    ("01-minimal", "02-factory", PARTS_01_TO_02),
-    ("02-factory", "03-plain-sqlalchemy", ()),
-)
+
+def source_of(text: str, names: tuple[str, ...], where: str) -> str:
+    """The source of ``names`` (top-level, or ``Class.member``) in the Python ``text``."""
+    lines = text.splitlines(True)
+    module = ast.parse(text, filename=where)
+    owners = {name.rpartition(".")[0] for name in names}
+    if len(owners) > 1:
+        raise MissingName(f"{where}:{','.join(names)}: list names of one body only")
+    owner = owners.pop()
+    units = body_units(module, lines, owner, where)
+    label = f"{where}:{owner}" if owner else where
+    chosen = sorted(find_unit(units, name.rpartition(".")[2], label) for name in names)
+    if len(set(chosen)) < len(chosen):
+        raise MissingName(f"{where}:{','.join(names)} names one statement twice")
+    skipped = [units[i] for i in range(chosen[0], chosen[-1] + 1) if i not in chosen]
+    if skipped:
+        shown = ", ".join(", ".join(u.names) or f"the statement on line {u.start}" for u in skipped)
+        raise MissingName(
+            f"{where}:{','.join(names)} would also show {shown}: "
+            "list every statement in between, or use two includes"
+        )
+    first, last = units[chosen[0]], units[chosen[-1]]
+    cut = first.node.col_offset  # a member of a class is shown dedented
+    return "".join(
+        "\n" if not line.strip() else line[cut:] if line[:cut].isspace() else line
+        for line in lines[first.start - 1 : last.end]
+    )
+
+
+def read_source(root: Path, path: str, names: tuple[str, ...]) -> str:
+    """``names`` of the file ``path`` (relative to ``root``), or the whole file."""
+    file = root / path
+    if not file.is_file():
+        raise FileNotFoundError(f"no file {path}")
+    text = file.read_text("utf-8")
+    if not names:
+        return text
+    if not path.endswith(".py"):
+        raise MissingName(f"{path}: only .py files can be included by name (include the file)")
+    return source_of(text, names, path)
+
+
+def expand_includes(markdown: str, root: Path, where: str) -> str:
+    """Replace every include-by-name line with the source it names, indented like the line."""
+    lines = markdown.splitlines(True)
+    for include in reversed(includes_in(markdown)):
+        if not include.names:
+            continue  # a whole file: pymdownx.snippets includes it (and checks the path)
+        try:
+            code = read_source(root, include.path, include.names)
+        except (OSError, SyntaxError, MissingName) as error:
+            # An error, not a warning: `mkdocs build --strict -q` does not count warnings.
+            log.error("%s:%d: %s", where, include.line, error)
+            code = f"(include failed: {include.target})\n"
+        body = [include.indent + line for line in code.splitlines(True)]
+        if body and not body[-1].endswith("\n"):
+            body[-1] += "\n"
+        lines[include.line - 1 : include.line] = body
+    return "".join(lines)
+
+
+# --------------------------------------------------------------------------- fences
+
+
+@dataclass(frozen=True)
+class Fence:
+    """A fenced code block of a page: info string and body lines (line numbers 1-based)."""
+
+    start: int  # line of the opening fence
+    end: int  # line of the closing fence (or the last line, if never closed)
+    info: str
+    body: tuple[str, ...]
+
+    @property
+    def lang(self) -> str:
+        return re.split(r"[\s{}]", self.info.lstrip("{").lstrip("."), maxsplit=1)[0].lower()
+
+
+FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`]*)$")
+
+
+def fences_in(markdown: str) -> list[Fence]:
+    """Every fenced block, indented ones (in tabs, admonitions) included."""
+    blocks, lines, i = [], markdown.splitlines(), 0
+    while i < len(lines):
+        match = FENCE.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        fence, start, body = match["fence"], i, []
+        i += 1
+        while i < len(lines):
+            closing = FENCE.match(lines[i])
+            if (
+                closing
+                and closing["fence"][0] == fence[0]
+                and len(closing["fence"]) >= len(fence)
+                and not closing["info"].strip()
+            ):
+                break
+            body.append(lines[i])
+            i += 1
+        blocks.append(
+            Fence(start + 1, min(i, len(lines) - 1) + 1, match["info"].strip(), tuple(body))
+        )
+        i += 1
+    return blocks
+
+
+def lines_in_fences(markdown: str) -> set[int]:
+    """1-based numbers of the lines that are fences or inside one."""
+    return {n for f in fences_in(markdown) for n in range(f.start, f.end + 1)}
 
 
 # --------------------------------------------------------------------------- files
 
 
 def chapter_files(chapter: Path) -> list[str]:
-    """Relative paths (posix) of the files a reader would copy, sorted."""
-    found = []
-    for path in sorted(chapter.rglob("*")):
-        rel = path.relative_to(chapter)
-        dirs = rel.parts[:-1] if path.is_file() else rel.parts
-        if any(
-            d in SKIP_DIRS or d in SKIP_DIRS_EXACT or d.endswith(SKIP_DIR_SUFFIXES) for d in dirs
-        ):
-            continue
-        if not path.is_file():
-            continue
-        if path.name in SKIP_FILES or path.name.endswith(SKIP_FILE_SUFFIXES):
-            continue
-        found.append(rel.as_posix())
-    return found
+    """Relative paths (posix) of the files git tracks in ``chapter``, sorted.
 
-
-def strip_markers(text: str) -> str:
-    """The file as a reader sees it in the docs: snippet marker lines removed.
-
-    A marker between two blank-line gaps would leave four blank lines in a
-    row; runs of more than two blank lines are cut to two (ruff never leaves
-    more than two in a real file, so nothing else is touched).
+    Only tracked files: a scratch file, a database or a coverage file left in
+    the folder is not part of the chapter a reader copies.
     """
-    kept = "".join(line for line in text.splitlines(True) if not MARKER.match(line))
-    return re.sub(r"\n{4,}", "\n\n\n", kept)
+    result = subprocess.run(
+        ["git", "ls-files", "-z", "--", "."],
+        cwd=chapter,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"git ls-files failed in {chapter}: the docs are built from a git checkout\n"
+            + result.stderr
+        )
+    names = [name for name in result.stdout.split("\0") if name]
+    return sorted(name for name in names if (chapter / name).is_file())
+
+
+def read_text_or_none(path: Path) -> str | None:
+    """The file's text, or None for a binary file (shown in the table, not diffed)."""
+    try:
+        return path.read_text("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def read_part(chapter: Path, spec: str) -> str:
-    """``path`` or ``path:section`` of a chapter, without marker lines."""
-    path, _, section = spec.partition(":")
-    text = (chapter / path).read_text(encoding="utf-8")
-    if not section:
-        return strip_markers(text)
-    start = re.compile(rf"^\s*#\s*-+8<-+\s*\[start:{re.escape(section)}\]\s*$")
-    end = re.compile(rf"^\s*#\s*-+8<-+\s*\[end:{re.escape(section)}\]\s*$")
-    lines, inside, seen = [], False, False
-    for line in text.splitlines(True):
-        if start.match(line):
-            inside = seen = True
-        elif end.match(line):
-            inside = False
-        elif inside:
-            lines.append(line)
-    if not seen:
-        raise KeyError(f"section {section!r} not found in {chapter.name}/{path}")
-    return strip_markers("".join(lines))
+    """``path`` or ``path:name,name`` of a chapter (see the module docstring)."""
+    path, names, _ = parse_target(spec)
+    return read_source(chapter, path, names)
 
 
 def unified(old: str, new: str, old_name: str, new_name: str) -> str:
@@ -148,6 +379,59 @@ def indent(text: str, prefix: str = "    ") -> str:
 
 
 # --------------------------------------------------------------------------- diffs
+
+
+@dataclass(frozen=True)
+class PartDiff:
+    """A piece of one chapter that maps onto a piece of the next one.
+
+    ``old`` and ``new`` are ``path`` or ``path:name,name`` (relative to the
+    chapter folder, names as in an include). The diff is written to
+    ``<pair>/parts/<slug>.diff``.
+    """
+
+    slug: str
+    old: str
+    new: str
+
+
+# 01 -> 02: one file becomes a package, so a whole-file diff of app.py says
+# little. Instead the build compares the file trees and diffs the parts of
+# app.py that map onto a module of the package.
+PARTS = {
+    ("01", "02"): (
+        PartDiff(
+            "validation",
+            "app.py:USERNAME,EMAIL,USER_FIELDS,POST_FIELDS,json_body",
+            "blog/validation.py",
+        ),
+        PartDiff(
+            "errors",
+            "app.py:handle_http_error,handle_unexpected_error",
+            "blog/errors.py:handle_http_error,handle_unexpected_error,init_app",
+        ),
+        PartDiff("init-db", "app.py:init_db_command", "blog/cli.py:init_db_command"),
+        PartDiff(
+            "users",
+            "app.py:list_users,create_user,get_user",
+            "blog/api.py:USER_LIST,list_users,create_user,get_user",
+        ),
+        PartDiff(
+            "posts",
+            "app.py:list_posts,create_post,get_user_or_404",
+            "blog/api.py:list_posts,create_post",
+        ),
+        PartDiff("config", "app.py:app", "blog/config.py"),
+    ),
+}
+
+
+def pairs(root: Path = ROOT) -> list[tuple[str, str, tuple[PartDiff, ...]]]:
+    """(old chapter, new chapter, parts) for every two consecutive chapters."""
+    found = chapters(root)
+    return [
+        (found[a].name, found[b].name, PARTS.get((a, b), ())) for a, b in itertools.pairwise(found)
+    ]
 
 
 def tree_lines(files: list[str]) -> list[str]:
@@ -193,8 +477,11 @@ def pair_outputs(root: Path, old_name: str, new_name: str, parts: tuple) -> dict
 
     rows, tabs = [], []
     for rel in sorted(set(old_files) | set(new_files), key=display_order):
-        old = strip_markers((old_dir / rel).read_text("utf-8")) if rel in old_files else ""
-        new = strip_markers((new_dir / rel).read_text("utf-8")) if rel in new_files else ""
+        old = read_text_or_none(old_dir / rel) if rel in old_files else ""
+        new = read_text_or_none(new_dir / rel) if rel in new_files else ""
+        if old is None or new is None:
+            rows.append(f"| `{rel}` | binary file, not compared | | |")
+            continue
         if rel not in old_files:
             status = "added"
         elif rel not in new_files:
@@ -240,7 +527,8 @@ def pair_outputs(root: Path, old_name: str, new_name: str, parts: tuple) -> dict
     for part in parts:
         old = read_part(old_dir, part.old)
         new = read_part(new_dir, part.new)
-        diff = unified(old, new, f"{old_name}/{part.old}", f"{new_name}/{part.new}")
+        old_file, new_file = parse_target(part.old)[0], parse_target(part.new)[0]
+        diff = unified(old, new, f"{old_name}/{old_file}", f"{new_name}/{new_file}")
         outputs[f"{pair}/parts/{part.slug}.diff"] = diff or "(no difference)\n"
     return outputs
 
@@ -249,7 +537,7 @@ def generate(root: Path = ROOT) -> list[Path]:
     """Write every generated file under ``root/generated``; return those rewritten."""
     out_dir = root / GENERATED_DIR
     wanted: dict[Path, str] = {}
-    for old_name, new_name, parts in PAIRS:
+    for old_name, new_name, parts in pairs(root):
         for rel, content in pair_outputs(root, old_name, new_name, parts).items():
             wanted[out_dir / rel] = content
 
@@ -275,7 +563,8 @@ def generate(root: Path = ROOT) -> list[Path]:
 # --------------------------------------------------------------------------- versions
 
 
-def normalize(name: str) -> str:
+def normalize_package_name(name: str) -> str:
+    """A package name as pip compares it: 'Flask_SQLAlchemy' -> 'flask-sqlalchemy'."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -289,7 +578,7 @@ def read_pins(root: Path = ROOT) -> dict[str, tuple[str, str]]:
         match = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*==\s*([^\s;]+)", line)
         if not match:
             raise ValueError(f"constraints.txt: not an exact pin: {line!r}")
-        pins[normalize(match[1])] = (match[1], match[2])
+        pins[normalize_package_name(match[1])] = (match[1], match[2])
     return pins
 
 
@@ -323,11 +612,7 @@ def requires_python(chapter_dir: Path) -> str:
 def versions_all(root: Path = ROOT) -> str:
     """Every pin in constraints.txt, plus the Python versions, as a collapsed admonition."""
     pins = read_pins(root)
-    requires = {
-        chapter.name: requires_python(chapter)
-        for chapter in sorted((root / CHAPTERS_DIR).iterdir())
-        if (chapter / "pyproject.toml").is_file()
-    }
+    requires = {chapter.name: requires_python(chapter) for chapter in chapters(root).values()}
     if len(set(requires.values())) == 1:
         python = f"every chapter accepts `{next(iter(requires.values()))}`"
     else:
@@ -365,7 +650,7 @@ def versions_chapter(chapter: str, root: Path = ROOT) -> str:
     for group, reqs in groups:
         for req in reqs:
             name, extras, spec = split_requirement(req)
-            key = normalize(name)
+            key = normalize_package_name(name)
             if key not in pins:
                 log.warning("versions: %s (from %s) has no pin in constraints.txt", name, chapter)
                 continue
@@ -376,8 +661,8 @@ def versions_chapter(chapter: str, root: Path = ROOT) -> str:
                 )
             # psycopg[binary] installs psycopg-binary: show its pin too.
             for extra in extras:
-                if f"{key}-{normalize(extra)}" in pins:
-                    extra_name, extra_version = pins[f"{key}-{normalize(extra)}"]
+                if f"{key}-{normalize_package_name(extra)}" in pins:
+                    extra_name, extra_version = pins[f"{key}-{normalize_package_name(extra)}"]
                     shown += f" + {extra_name}"
                     version += f"` + `{extra_version}"
             where = "required" if group == "runtime" else f"`[{group}]`"
@@ -405,7 +690,7 @@ def versions_chapter(chapter: str, root: Path = ROOT) -> str:
     )
 
 
-VERSIONS_LINE = re.compile(r"^<!-- versions(?::([A-Za-z0-9_.-]+))? -->[ \t]*$", re.MULTILINE)
+VERSIONS_LINE = re.compile(r"^<!-- versions(?::([A-Za-z0-9_.-]+))? -->[ \t]*$")
 
 
 # --------------------------------------------------------------------------- mkdocs events
@@ -419,13 +704,7 @@ def footer_stamp(root: Path = ROOT) -> str:
     """One line for the footer of every page: the main pins and the Python range."""
     pins = read_pins(root)
     names = [f"{pins[k][0]} {pins[k][1]}" for k in (*HEADLINE, "werkzeug") if k in pins]
-    pythons = sorted(
-        {
-            requires_python(c)
-            for c in (root / CHAPTERS_DIR).iterdir()
-            if (c / "pyproject.toml").is_file()
-        }
-    )
+    pythons = sorted({requires_python(chapter) for chapter in chapters(root).values()})
     return (
         f"Chapters tested with {', '.join(names)} on Python {' / '.join(pythons)} "
         "(pins from constraints.txt, stamped by the docs build)."
@@ -444,17 +723,24 @@ def on_pre_build(config) -> None:
         log.info("docs_hooks: regenerated %d diff file(s) in %s/", len(written), GENERATED_DIR)
 
 
-def on_page_markdown(markdown: str, page, config, files) -> str:
-    root = _root(config)
-
-    def replace(match: re.Match) -> str:
+def expand_versions(markdown: str, root: Path, where: str) -> str:
+    """Replace each ``<!-- versions... -->`` line outside code fences with its admonition."""
+    fenced = lines_in_fences(markdown)
+    lines = markdown.splitlines(True)
+    for number, line in enumerate(lines, 1):
+        match = VERSIONS_LINE.match(line.rstrip("\n"))
+        if not match or number in fenced:
+            continue
         try:
-            return versions_chapter(match[1], root) if match[1] else versions_all(root)
+            lines[number - 1] = versions_chapter(match[1], root) if match[1] else versions_all(root)
         except (OSError, ValueError, KeyError) as error:
-            log.warning("%s: %s", page.file.src_uri, error)
-            return match[0]
+            log.warning("%s:%d: %s", where, number, error)
+    return "".join(lines)
 
-    return VERSIONS_LINE.sub(replace, markdown)
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    root, where = _root(config), f"docs/{page.file.src_uri}"
+    return expand_includes(expand_versions(markdown, root, where), root, where)
 
 
 if __name__ == "__main__":
