@@ -10,7 +10,7 @@ No nox yet? ``python3 noxfile.py ...`` installs it into .nox/_bootstrap first.
 from __future__ import annotations
 
 import os
-import sys
+import runpy
 from pathlib import Path
 
 ROOT = Path(__file__).parent
@@ -18,18 +18,15 @@ ROOT = Path(__file__).parent
 try:
     import nox
 except ModuleNotFoundError:  # `python3 noxfile.py` on a machine without nox
-    sys.path.insert(0, str(ROOT / "tools"))
-    import bootstrap
+    from tools import bootstrap  # the script's folder, the root, is on sys.path
 
     bootstrap.reexec_with_nox(__file__)
 
-CHAPTERS = {
-    "01": ROOT / "chapters/01-minimal",
-    "02": ROOT / "chapters/02-factory",
-    "03": ROOT / "chapters/03-plain-sqlalchemy",
-}
+# `nox` imports this file by path and does not put its folder on sys.path, so
+# tools/chapters.py is run from its file rather than imported.
+CHAPTERS = runpy.run_path(str(ROOT / "tools/chapters.py"))["chapters"]()
 CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
-DOCS_REQUIREMENTS = ROOT / "docs/requirements.txt"
+DOCS_REQUIREMENTS = ROOT / "requirements/docs.txt"
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 
 # uv creates environments several times faster; fall back to virtualenv without it.
@@ -37,9 +34,7 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_missing_interpreters = True
 nox.options.sessions = [
     "lint",
-    "chapter-01",
-    "chapter-02",
-    "chapter-03",
+    *(f"chapter-{number}" for number in CHAPTERS),
     "chapter-02-postgres",
     "chapter-03-postgres",
     "pitfalls",
@@ -108,14 +103,14 @@ def pitfalls(session: nox.Session) -> None:
     """Reproduce every pitfall the docs warn about, then compare with the captured output."""
     session.install(*PITFALLS_REQUIREMENTS, *CONSTRAINTS, env=SESSION_ENV)
     session.run("pytest", "-W", "error", str(ROOT / "pitfalls"), *session.posargs)
-    session.run("python", str(ROOT / "tools/capture.py"), "--check")
+    session.run("python", "-m", "tools.capture", "--check")
 
 
 @nox.session
 def capture(session: nox.Session) -> None:
     """Rewrite captures/ from the pitfall demonstrations (after a change or an upgrade)."""
     session.install(*PITFALLS_REQUIREMENTS, *CONSTRAINTS, env=SESSION_ENV)
-    session.run("python", str(ROOT / "tools/capture.py"), *session.posargs)
+    session.run("python", "-m", "tools.capture", *session.posargs)
 
 
 @nox.session

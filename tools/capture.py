@@ -1,8 +1,8 @@
 """Run the pitfall demonstrations and keep their output, normalised, in captures/.
 
-    python tools/capture.py                  rewrite every captures/<name>.txt
-    python tools/capture.py reloader-naive   rewrite only the captures named
-    python tools/capture.py --check          compare instead; exit 1 with a diff if they differ
+    python -m tools.capture                  rewrite every captures/<name>.txt
+    python -m tools.capture reloader-naive   rewrite only the captures named
+    python -m tools.capture --check          compare instead; exit 1 with a diff if they differ
 
 The docs include these files, so a page shows what the code really printed.
 Normalising replaces what changes from run to run (process ids, temporary
@@ -21,10 +21,9 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from pitfalls import DEMOS, run_demo
 
-from pitfalls import DEMOS, run_demo  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 CAPTURES = ROOT / "captures"
 PACKAGES = ("Flask", "Werkzeug", "SQLAlchemy", "Flask-SQLAlchemy")
@@ -52,7 +51,7 @@ def versions() -> str:
     return "# verified with " + ", ".join(found)
 
 
-def normalise(text: str) -> str:
+def normalise_demo_output(text: str) -> str:
     for pattern, replacement in FIXED:
         text = pattern.sub(replacement, text)
     # Number the processes in order of appearance: two pids stay two pids.
@@ -62,7 +61,7 @@ def normalise(text: str) -> str:
 
 
 def capture(name: str) -> str:
-    return f"{versions()}\n{normalise(run_demo(name)).rstrip()}\n"
+    return f"{versions()}\n{normalise_demo_output(run_demo(name)).rstrip()}\n"
 
 
 def check(names: list[str]) -> int:
