@@ -48,7 +48,7 @@ import platform
 import re
 import subprocess
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ == "tools":  # imported as tools.docs_hooks (tests, python -m tools.docs_hooks)
@@ -121,7 +121,6 @@ class Unit:
     start: int
     end: int
     node: ast.stmt
-    members: list[ast.stmt] = field(default_factory=list)
 
 
 def defined_names(node: ast.stmt) -> tuple[str, ...]:
@@ -173,7 +172,6 @@ def units_of(body: list[ast.stmt], lines: list[str], floor: int) -> list[Unit]:
                 owner.names
             ):
                 owner.end = last  # `app.config...` right below `app = Flask(...)`
-                owner.members.append(node)
                 previous_end = last
                 continue
         start = first
