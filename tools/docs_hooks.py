@@ -232,23 +232,24 @@ def source_of(text: str, names: tuple[str, ...], where: str) -> str:
     )
 
 
-def read_source(root: Path, path: str, names: tuple[str, ...]) -> str:
+def read_source(root: Path, path: str, names: tuple[str, ...], label: str = "") -> str:
     """``names`` of the file ``path`` (relative to ``root``), or the whole file."""
-    file = root / path
+    file, label = root / path, label or path
     if not file.is_file():
-        raise FileNotFoundError(f"no file {path}")
+        raise FileNotFoundError(f"no file {label}")
     text = file.read_text("utf-8")
     if not names:
         return text
     if not path.endswith(".py"):
-        raise MissingName(f"{path}: only .py files can be included by name (include the file)")
-    return source_of(text, names, path)
+        raise MissingName(f"{label}: only .py files can be included by name (include the file)")
+    return source_of(text, names, label)
 
 
 def expand_includes(markdown: str, root: Path, where: str) -> str:
     """Replace every include-by-name line with the source it names, indented like the line."""
     lines = markdown.splitlines(True)
-    for include in reversed(includes_in(markdown)):
+    expanded = {}
+    for include in includes_in(markdown):
         if not include.names:
             continue  # a whole file: pymdownx.snippets includes it (and checks the path)
         try:
@@ -260,8 +261,8 @@ def expand_includes(markdown: str, root: Path, where: str) -> str:
         body = [include.indent + line for line in code.splitlines(True)]
         if body and not body[-1].endswith("\n"):
             body[-1] += "\n"
-        lines[include.line - 1 : include.line] = body
-    return "".join(lines)
+        expanded[include.line] = "".join(body)
+    return "".join(expanded.get(number, line) for number, line in enumerate(lines, 1))
 
 
 # --------------------------------------------------------------------------- fences
@@ -353,7 +354,7 @@ def read_text_or_none(path: Path) -> str | None:
 def read_part(chapter: Path, spec: str) -> str:
     """``path`` or ``path:name,name`` of a chapter (see the module docstring)."""
     path, names, _ = parse_target(spec)
-    return read_source(chapter, path, names)
+    return read_source(chapter, path, names, label=f"{chapter.name}/{path}")
 
 
 def unified(old: str, new: str, old_name: str, new_name: str) -> str:
@@ -523,8 +524,14 @@ def pair_outputs(root: Path, old_name: str, new_name: str, parts: tuple) -> dict
     outputs[f"{pair}/tree.txt"] = "\n".join(side) + "\n"
 
     for part in parts:
-        old = read_part(old_dir, part.old)
-        new = read_part(new_dir, part.new)
+        try:
+            old = read_part(old_dir, part.old)
+            new = read_part(new_dir, part.new)
+        except (OSError, SyntaxError, MissingName) as error:
+            # Logged as an error so a strict build fails; the page says what broke.
+            log.error("%s diff, part %r (PARTS in tools/docs_hooks.py): %s", pair, part.slug, error)
+            outputs[f"{pair}/parts/{part.slug}.diff"] = f"(part missing: {error})\n"
+            continue
         old_file, new_file = parse_target(part.old)[0], parse_target(part.new)[0]
         diff = unified(old, new, f"{old_name}/{old_file}", f"{new_name}/{new_file}")
         outputs[f"{pair}/parts/{part.slug}.diff"] = diff or "(no difference)\n"
@@ -738,7 +745,8 @@ def expand_versions(markdown: str, root: Path, where: str) -> str:
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
     root, where = _root(config), f"docs/{page.file.src_uri}"
-    return expand_includes(expand_versions(markdown, root, where), root, where)
+    # Includes first, so that their errors point at the line of the page as written.
+    return expand_versions(expand_includes(markdown, root, where), root, where)
 
 
 if __name__ == "__main__":
