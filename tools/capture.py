@@ -27,7 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CAPTURES = ROOT / "captures"
 PACKAGES = ("Flask", "Werkzeug", "SQLAlchemy", "Flask-SQLAlchemy")
-# --8<-- [start:normalise]
 # (pattern, replacement), applied in this order. The demonstrations print
 # outcomes rather than durations; a duration or an address printed one day
 # must not make every run differ.
@@ -41,7 +40,6 @@ FIXED = [
     (re.compile(r"\b0x[0-9a-f]{6,}\b"), "0x<address>"),
 ]
 PID = re.compile(r"\bpid \d+")  # numbered in order of appearance: pid <1>, pid <2>
-# --8<-- [end:normalise]
 
 
 def versions() -> str:

@@ -20,16 +20,13 @@ from werkzeug.exceptions import (
     RequestEntityTooLarge,
 )
 
-# --8<-- [start:config]
 app = Flask(__name__)
 app.config.from_mapping(
     # The database file; tests point this at a temporary file.
     DATABASE=os.environ.get("BLOG_DATABASE", "blog.sqlite"),
     MAX_CONTENT_LENGTH=64 * 1024,
 )
-# --8<-- [end:config]
 
-# --8<-- [start:schema]
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY,
@@ -44,10 +41,8 @@ CREATE TABLE IF NOT EXISTS posts (
 );
 CREATE INDEX IF NOT EXISTS posts_user_id ON posts (user_id);
 """
-# --8<-- [end:schema]
 
 
-# --8<-- [start:connection]
 def get_db() -> sqlite3.Connection:
     """One connection per request, opened on first use and kept on ``g``."""
     if "db" not in g:
@@ -66,10 +61,6 @@ def close_db(exc: BaseException | None = None) -> None:
         db.close()
 
 
-# --8<-- [end:connection]
-
-
-# --8<-- [start:init_db]
 @app.cli.command("init-db")
 def init_db_command() -> None:
     """Create the tables that do not exist yet. Existing rows are kept."""
@@ -79,10 +70,6 @@ def init_db_command() -> None:
     click.echo(f"Initialized the database at {app.config['DATABASE']}.")
 
 
-# --8<-- [end:init_db]
-
-
-# --8<-- [start:validation]
 USERNAME = re.compile(r"[A-Za-z0-9_.-]+")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 USER_FIELDS = {"username": 80, "email": 254}  # field name -> maximum length
@@ -128,16 +115,12 @@ def json_body(fields: dict[str, int]) -> dict[str, str]:
     return clean
 
 
-# --8<-- [end:validation]
-
-
 @app.get("/")
 def index() -> str:
     users = url_for("list_users")
     return f'<h1>The blog is up</h1><p>The API starts at <a href="{users}">{users}</a>.</p>'
 
 
-# --8<-- [start:users]
 @app.get("/users")
 def list_users() -> list[dict[str, Any]]:
     rows = get_db().execute("SELECT id, username, email FROM users ORDER BY id")
@@ -170,10 +153,6 @@ def get_user(user_id: int) -> dict[str, Any]:
     return dict(get_user_or_404(user_id))
 
 
-# --8<-- [end:users]
-
-
-# --8<-- [start:posts]
 @app.get("/users/<int:user_id>/posts")
 def list_posts(user_id: int) -> list[dict[str, Any]]:
     get_user_or_404(user_id)
@@ -213,10 +192,6 @@ def get_user_or_404(user_id: int) -> sqlite3.Row:
     return row
 
 
-# --8<-- [end:posts]
-
-
-# --8<-- [start:errors]
 @app.errorhandler(HTTPException)
 def handle_http_error(error: HTTPException) -> tuple[dict[str, str], int]:
     return {"error": error.name, "message": error.description or ""}, error.code or 500
@@ -226,9 +201,6 @@ def handle_http_error(error: HTTPException) -> tuple[dict[str, str], int]:
 def handle_unexpected_error(error: Exception) -> tuple[dict[str, str], int]:
     app.logger.exception("Unhandled exception", exc_info=error)
     return handle_http_error(InternalServerError())
-
-
-# --8<-- [end:errors]
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ Run it either way:
 
 from flask import Flask
 
-# --8<-- [start:hello]
 app = Flask(__name__)
 
 
@@ -20,4 +19,3 @@ def index() -> str:
 # its own name, so it skips this block and starts its own server instead.
 if __name__ == "__main__":
     app.run()
-# --8<-- [end:hello]

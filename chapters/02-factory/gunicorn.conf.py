@@ -7,7 +7,6 @@ A command-line option wins over this file, e.g. ``gunicorn --workers 4``.
 
 import os
 
-# --8<-- [start:gunicorn]
 # What to serve: blog/wsgi.py calls create_app() and checks the secret key.
 wsgi_app = "blog.wsgi:app"
 
@@ -22,4 +21,3 @@ preload_app = False
 
 # One line per request on stdout, for whatever collects the process output.
 accesslog = "-"
-# --8<-- [end:gunicorn]

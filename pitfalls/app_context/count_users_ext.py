@@ -8,6 +8,4 @@ from sqlalchemy import func, select
 from blog.db import db
 from blog.models import User
 
-# --8<-- [start:script]
 print("users:", db.session.scalar(select(func.count()).select_from(User)))
-# --8<-- [end:script]

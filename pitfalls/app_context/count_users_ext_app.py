@@ -9,8 +9,6 @@ from blog import create_app
 from blog.db import db
 from blog.models import User
 
-# --8<-- [start:script]
 app = create_app()  # config, extensions, blueprints, CLI: all of it
 with app.app_context():
     print("users:", db.session.scalar(select(func.count()).select_from(User)))
-# --8<-- [end:script]

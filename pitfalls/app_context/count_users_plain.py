@@ -10,8 +10,6 @@ from sqlalchemy import func, select
 from blog.db import Session, configure
 from blog.models import User
 
-# --8<-- [start:script]
 configure(sys.argv[1])  # an engine for this URL; nothing else is set up
 print("users:", Session.scalar(select(func.count()).select_from(User)))
 Session.remove()
-# --8<-- [end:script]

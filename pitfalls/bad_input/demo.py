@@ -15,7 +15,6 @@ from blog.db import Base, Session
 from blog.models import Post, User
 from pitfalls.support import main, scratch
 
-# --8<-- [start:requests]
 # (method, path, raw body) — raw, so that broken JSON can be sent as it is.
 REQUESTS = [
     ("POST", "/users", '{"username": "ada", "email": "ada@example.com"}'),
@@ -31,7 +30,6 @@ REQUESTS = [
     ("POST", "/users/999/posts", '{"title": "Hi", "body": "there"}'),
     ("DELETE", "/users", None),
 ]
-# --8<-- [end:requests]
 
 
 def responses() -> None:

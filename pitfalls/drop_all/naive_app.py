@@ -11,7 +11,6 @@ from blog import create_app as create_blog_app
 from blog.db import Base, Session
 
 
-# --8<-- [start:factory]
 def create_app() -> Flask:
     app = create_blog_app()
     # The mistake: "start from clean tables" on every start. Each start empties them.
@@ -19,6 +18,3 @@ def create_app() -> Flask:
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
     return app
-
-
-# --8<-- [end:factory]

@@ -16,7 +16,6 @@ from blog.db import Base, Session
 from blog.models import Post, User
 
 
-# --8<-- [start:factory]
 def create_app() -> Flask:
     app = create_blog_app()
     print(f"create_app() in pid {os.getpid()}, WERKZEUG_RUN_MAIN={os.getenv('WERKZEUG_RUN_MAIN')}")
@@ -29,6 +28,3 @@ def create_app() -> Flask:
         Session.add(user)
     Session.commit()
     return app
-
-
-# --8<-- [end:factory]

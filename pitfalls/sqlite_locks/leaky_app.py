@@ -15,7 +15,6 @@ from blog.models import User
 bp = Blueprint("leaky", __name__)
 
 
-# --8<-- [start:views]
 @bp.get("/users")
 def list_users() -> list[str]:
     # Reading starts a transaction too: the session keeps a connection until it ends.
@@ -32,9 +31,6 @@ def create_user() -> tuple[dict, int]:
         abort(400, "Not an e-mail address.")  # leaves without commit or rollback
     Session.commit()
     return {"id": user.id}, 201
-
-
-# --8<-- [end:views]
 
 
 def create_app(
@@ -57,10 +53,8 @@ def create_app(
     )
     Session.remove()
     Session.configure(bind=engine)
-    # --8<-- [start:teardown]
     if close_sessions:
         # Chapter 03's fix: Session.remove() after every request, error or not.
         app.teardown_appcontext(close_session)
-    # --8<-- [end:teardown]
     app.register_blueprint(bp)
     return app

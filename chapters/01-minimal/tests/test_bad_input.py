@@ -11,7 +11,6 @@ def user_id(client):
     return client.post("/users", json=GOOD_USER).json["id"]
 
 
-# --8<-- [start:helper]
 def assert_json_error(response, status, *words):
     assert response.status_code == status
     assert response.is_json, response.data
@@ -20,10 +19,6 @@ def assert_json_error(response, status, *words):
         assert word in message, message
 
 
-# --8<-- [end:helper]
-
-
-# --8<-- [start:bad_bodies]
 @pytest.mark.parametrize(
     ("body", "status", "words"),
     [
@@ -50,9 +45,6 @@ def test_bad_user_bodies(client, count_rows, body, status, words):
     assert count_rows() == before
 
 
-# --8<-- [end:bad_bodies]
-
-
 def test_over_long_username(client, count_rows):
     response = client.post("/users", json={"username": "a" * 81, "email": "a@b.io"})
     assert_json_error(response, 400, "at most 80")
@@ -64,7 +56,6 @@ def test_body_without_json_content_type(client):
     assert_json_error(response, 415, "application/json")
 
 
-# --8<-- [start:size_limit]
 def test_body_over_the_size_limit(client, app, count_rows):
     huge = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
     response = client.post("/users", json={"username": "ada", "email": huge})
@@ -72,18 +63,11 @@ def test_body_over_the_size_limit(client, app, count_rows):
     assert count_rows() == {"users": 0, "posts": 0}
 
 
-# --8<-- [end:size_limit]
-
-
-# --8<-- [start:conflict]
 def test_duplicate_username_is_a_conflict(client, user_id, count_rows):
     before = count_rows()
     response = client.post("/users", json={**GOOD_USER, "email": "other@example.com"})
     assert_json_error(response, 409, "taken")
     assert count_rows() == before
-
-
-# --8<-- [end:conflict]
 
 
 @pytest.mark.parametrize("path", ["/users/999", "/users/999/posts", f"/users/{2**64}"])
@@ -119,7 +103,6 @@ def test_unknown_route_and_wrong_method(client):
     assert_json_error(client.delete("/users"), 405)
 
 
-# --8<-- [start:injection]
 def test_injection_strings_are_stored_as_text(client, count_rows):
     title = "'); DROP TABLE users; --"
     user = client.post("/users", json={"username": "bobby", "email": "b@b.io"}).json
@@ -129,10 +112,6 @@ def test_injection_strings_are_stored_as_text(client, count_rows):
     assert count_rows() == {"users": 1, "posts": 1}
 
 
-# --8<-- [end:injection]
-
-
-# --8<-- [start:unexpected]
 def test_unexpected_errors_are_json_without_internals(app, client, monkeypatch, caplog):
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
@@ -143,6 +122,3 @@ def test_unexpected_errors_are_json_without_internals(app, client, monkeypatch, 
     assert b"secret internals" not in response.data
     assert b"Traceback" not in response.data
     assert "secret internals" in caplog.text  # but we logged it for ourselves
-
-
-# --8<-- [end:unexpected]

@@ -89,7 +89,6 @@ def test_flask_run_serves_the_api(flask_run):
     assert call(base + "/users/99")[0] == 404
 
 
-# --8<-- [start:app_run]
 def test_python_hello_py_calls_app_run():
     """`python hello.py` reaches app.run(); importing the module (as flask run does) does not."""
     code = (
@@ -104,6 +103,3 @@ def test_python_hello_py_calls_app_run():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["imported", "app.run called"]
-
-
-# --8<-- [end:app_run]

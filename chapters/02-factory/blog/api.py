@@ -19,8 +19,6 @@ def index() -> str:
     return f'<h1>The blog is up</h1><p>The API starts at <a href="{users}">{users}</a>.</p>'
 
 
-# --8<-- [start:users]
-# --8<-- [start:list_users]
 # Built once, at import: building a select() is Python work that can cost more
 # than running it, and this list is the busiest read.
 USER_LIST = select(User.id, User.username, User.email).order_by(User.id)
@@ -33,9 +31,6 @@ def list_users() -> list[dict]:
     with db.engine.connect() as connection:
         rows = connection.execute(USER_LIST).all()
     return [{"id": id_, "username": name, "email": email} for id_, name, email in rows]
-
-
-# --8<-- [end:list_users]
 
 
 @bp.post("/users")
@@ -58,10 +53,6 @@ def get_user(user_id: int) -> dict:
     return get_user_or_404(user_id).to_dict()
 
 
-# --8<-- [end:users]
-
-
-# --8<-- [start:posts]
 @bp.get("/users/<int:user_id>/posts")
 def list_posts(user_id: int) -> list[dict]:
     return [post.to_dict() for post in get_user_or_404(user_id).posts]
@@ -76,15 +67,8 @@ def create_post(user_id: int) -> tuple[dict, int]:
     return post.to_dict(), 201
 
 
-# --8<-- [end:posts]
-
-
-# --8<-- [start:get_user_or_404]
 def get_user_or_404(user_id: int) -> User:
     user = db.session.get(User, user_id) if user_id <= MAX_ID else None
     if user is None:
         abort(404, f"There is no user with id {user_id}.")
     return user
-
-
-# --8<-- [end:get_user_or_404]

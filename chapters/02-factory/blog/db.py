@@ -7,7 +7,6 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 
 
-# --8<-- [start:session]
 class Base(DeclarativeBase):
     """Base class of every model; ``Base.metadata`` knows all the tables."""
 
@@ -15,10 +14,8 @@ class Base(DeclarativeBase):
 # Created without an app, so any module can import it without importing
 # the app. It only works inside an app context, once init_app has run.
 db = SQLAlchemy(model_class=Base)
-# --8<-- [end:session]
 
 
-# --8<-- [start:init_app]
 def init_app(app: Flask) -> None:
     """Bind the extension to the app. It closes the session after each request."""
     url = app.config["DATABASE_URL"]
@@ -27,6 +24,3 @@ def init_app(app: Flask) -> None:
         connect_args = {"timeout": app.config["SQLITE_TIMEOUT"]}
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": connect_args})
     db.init_app(app)
-
-
-# --8<-- [end:init_app]

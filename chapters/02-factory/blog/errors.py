@@ -6,7 +6,6 @@ from flask import Flask, current_app
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 
-# --8<-- [start:handlers]
 def handle_http_error(error: HTTPException) -> tuple[dict[str, str], int]:
     """400, 404, 405, 413, ...: say what went wrong, in JSON."""
     return {"error": error.name, "message": error.description or ""}, error.code or 500
@@ -21,6 +20,3 @@ def handle_unexpected_error(error: Exception) -> tuple[dict[str, str], int]:
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
-
-
-# --8<-- [end:handlers]

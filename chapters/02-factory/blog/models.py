@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from blog.db import db
 
 
-# --8<-- [start:models]
 class User(db.Model):
     __tablename__ = "users"
 
@@ -39,6 +38,3 @@ class Post(db.Model):
             "title": self.title,
             "body": self.body,
         }
-
-
-# --8<-- [end:models]

@@ -16,7 +16,6 @@ def test_no_connection_is_left_checked_out(client, engine):
     assert engine.pool.checkedout() == 0
 
 
-# --8<-- [start:rollback]
 def test_a_failed_request_rolls_back(app, client, engine, count_rows, monkeypatch):
     # Make the commit fail after the user was added to the session.
     def failing_commit():
@@ -30,19 +29,12 @@ def test_a_failed_request_rolls_back(app, client, engine, count_rows, monkeypatc
     assert engine.pool.checkedout() == 0
 
 
-# --8<-- [end:rollback]
-
-
-# --8<-- [start:app_context]
 def test_db_needs_an_app_context(app):
     """The extension is tied to Flask: a script must build an app first."""
     with pytest.raises(RuntimeError, match="application context"):
         db.session.scalars(select(User)).all()
     with app.app_context():
         assert db.session.scalars(select(User)).all() == []
-
-
-# --8<-- [end:app_context]
 
 
 @pytest.mark.parametrize("committed", [True, False])

@@ -23,7 +23,6 @@ def test_test_config_overrides_the_defaults(tmp_path):
     dispose(app)
 
 
-# --8<-- [start:debug_off]
 def test_debug_is_off_by_default(monkeypatch, tmp_path):
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     monkeypatch.setenv("FLASK_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite'}")
@@ -31,9 +30,6 @@ def test_debug_is_off_by_default(monkeypatch, tmp_path):
     assert not app.debug
     assert app.config["SECRET_KEY"] is None
     dispose(app)
-
-
-# --8<-- [end:debug_off]
 
 
 def test_environment_variables_configure_the_app(monkeypatch, tmp_path):
@@ -54,7 +50,6 @@ def test_default_database_is_a_file_in_the_instance_folder(monkeypatch):
     dispose(app)
 
 
-# --8<-- [start:refuse_secret]
 def import_wsgi():
     sys.modules.pop("blog.wsgi", None)
     return importlib.import_module("blog.wsgi")
@@ -65,9 +60,6 @@ def test_production_entry_point_refuses_to_start_without_a_secret(monkeypatch, t
     monkeypatch.setenv("FLASK_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite'}")
     with pytest.raises(RuntimeError, match="SECRET_KEY is not set"):
         import_wsgi()
-
-
-# --8<-- [end:refuse_secret]
 
 
 def test_production_entry_point_starts_with_a_secret(monkeypatch, tmp_path):

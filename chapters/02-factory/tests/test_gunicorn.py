@@ -38,7 +38,6 @@ def call(url, method="GET", body=None):
         return None, b""
 
 
-# --8<-- [start:serve]
 @pytest.fixture(params=["gunicorn", "flask run"])
 def server(request, tmp_path, database_url):
     env = {
@@ -92,10 +91,6 @@ def test_server_serves_every_route(server):
     assert json.loads(body)["error"] == "Not Found"
 
 
-# --8<-- [end:serve]
-
-
-# --8<-- [start:refuse]
 def test_gunicorn_refuses_to_start_without_a_secret(database_url):
     env = {k: v for k, v in os.environ.items() if k != "FLASK_SECRET_KEY"}
     env["FLASK_DATABASE_URL"] = database_url
@@ -109,6 +104,3 @@ def test_gunicorn_refuses_to_start_without_a_secret(database_url):
     )
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
-
-
-# --8<-- [end:refuse]

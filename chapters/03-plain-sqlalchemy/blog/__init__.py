@@ -8,7 +8,6 @@ from typing import Any
 from flask import Flask
 
 
-# --8<-- [start:create_app]
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build and configure a new app. Called once per process (and per test)."""
     app = Flask(__name__, instance_relative_config=True)
@@ -36,6 +35,3 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
 
     return app
-
-
-# --8<-- [end:create_app]

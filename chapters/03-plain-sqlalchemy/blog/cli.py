@@ -9,16 +9,13 @@ from sqlalchemy import select, text
 from blog.db import Base, Session
 from blog.models import Post, User
 
-# --8<-- [start:seed_data]
 SEED_USERS = {
     "ada": ("ada@example.com", "Notes on the analytical engine"),
     "grace": ("grace@example.com", "Finding the first bug"),
     "linus": ("linus@example.com", "Just a hobby project"),
 }
-# --8<-- [end:seed_data]
 
 
-# --8<-- [start:init_db]
 @click.command("init-db")
 @click.option("--drop", is_flag=True, help="Delete every table first (asks to confirm).")
 def init_db_command(drop: bool) -> None:
@@ -36,10 +33,6 @@ def init_db_command(drop: bool) -> None:
     click.echo(f"Initialized the database at {engine.url!r}.")
 
 
-# --8<-- [end:init_db]
-
-
-# --8<-- [start:seed]
 @click.command("seed")
 def seed_command() -> None:
     """Add the demo users and posts. Safe to run twice: existing users are skipped."""
@@ -54,13 +47,6 @@ def seed_command() -> None:
     click.echo(f"Seeded {added} new user(s); {len(SEED_USERS) - added} already there.")
 
 
-# --8<-- [end:seed]
-
-
-# --8<-- [start:register]
 def init_app(app: Flask) -> None:
     app.cli.add_command(init_db_command)
     app.cli.add_command(seed_command)
-
-
-# --8<-- [end:register]

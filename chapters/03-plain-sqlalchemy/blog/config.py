@@ -1,7 +1,6 @@
 """Default settings. Secrets and URLs come from the environment at run time."""
 
 
-# --8<-- [start:defaults]
 class Defaults:
     # None means "not configured": wsgi.py refuses to start without a real key.
     SECRET_KEY: str | None = None
@@ -11,6 +10,3 @@ class Defaults:
     SQLITE_TIMEOUT: float = 5.0
     # Bodies larger than this are refused with 413 and never read into memory.
     MAX_CONTENT_LENGTH: int = 64 * 1024
-
-
-# --8<-- [end:defaults]

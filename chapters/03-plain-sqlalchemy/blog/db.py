@@ -11,16 +11,13 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
 
 
-# --8<-- [start:session]
 class Base(DeclarativeBase):
     """Base class of every model; ``Base.metadata`` knows all the tables."""
 
 
-# --8<-- [start:registry]
 # One session registry per process. Each thread gets its own session;
 # ``Session.remove()`` closes it and hands its connection back to the pool.
 Session = scoped_session(sessionmaker())
-# --8<-- [end:registry]
 
 
 def configure(url: str, sqlite_timeout: float = 5.0) -> Engine:
@@ -32,10 +29,6 @@ def configure(url: str, sqlite_timeout: float = 5.0) -> Engine:
     return engine
 
 
-# --8<-- [end:session]
-
-
-# --8<-- [start:init_app]
 def init_app(app: Flask) -> None:
     """Bind the registry to the app's database and close sessions per request."""
     engine = configure(app.config["DATABASE_URL"], app.config["SQLITE_TIMEOUT"])
@@ -43,14 +36,7 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(close_session)
 
 
-# --8<-- [start:teardown]
 def close_session(exc: BaseException | None = None) -> None:
     # Runs after every request, error or not. An uncommitted transaction is
     # rolled back and the connection goes back to the pool.
     Session.remove()
-
-
-# --8<-- [end:teardown]
-
-
-# --8<-- [end:init_app]

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from blog.db import Base
 
 
-# --8<-- [start:models]
 class User(Base):
     __tablename__ = "users"
 
@@ -39,6 +38,3 @@ class Post(Base):
             "title": self.title,
             "body": self.body,
         }
-
-
-# --8<-- [end:models]

@@ -14,7 +14,6 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 MAX_ID = 2**31 - 1
 
 
-# --8<-- [start:rules]
 @dataclass(frozen=True)
 class Text:
     """A required string field: trimmed, non-empty, bounded, optionally patterned."""
@@ -32,10 +31,8 @@ POST_FIELDS = {
     "title": Text(200),
     "body": Text(10_000),
 }
-# --8<-- [end:rules]
 
 
-# --8<-- [start:json_body]
 def json_body(fields: dict[str, Text]) -> dict[str, str]:
     """Return the request's JSON object, checked against ``fields``, or abort."""
     if not request.is_json:
@@ -57,9 +54,6 @@ def json_body(fields: dict[str, Text]) -> dict[str, str]:
     if unknown:
         abort(400, f"Unknown field(s): {', '.join(unknown)}.")
     return {name: check_text(name, data[name], rule) for name, rule in fields.items()}
-
-
-# --8<-- [end:json_body]
 
 
 def check_text(name: str, value: Any, rule: Text) -> str:

@@ -2,7 +2,6 @@
 
 from blog import create_app
 
-# --8<-- [start:wsgi]
 app = create_app()
 
 # A real server starts here, so a missing secret is an error, not a default.
@@ -12,4 +11,3 @@ if not app.config["SECRET_KEY"]:
         "server, e.g. FLASK_SECRET_KEY=$(python -c 'import secrets; "
         "print(secrets.token_hex())')."
     )
-# --8<-- [end:wsgi]

@@ -25,7 +25,6 @@ def pytest_report_header() -> str:
     return f"database: {where}"
 
 
-# --8<-- [start:database_url]
 @pytest.fixture
 def database_url(tmp_path) -> Iterator[str]:
     if not POSTGRES_URL:
@@ -40,9 +39,6 @@ def database_url(tmp_path) -> Iterator[str]:
     with admin.begin() as connection:
         connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
-
-
-# --8<-- [end:database_url]
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ def test_no_connection_is_left_checked_out(client, engine):
     assert engine.pool.checkedout() == 0
 
 
-# --8<-- [start:rollback]
 def test_a_failed_request_rolls_back(app, client, engine, count_rows, monkeypatch):
     # Make the commit fail after the user was added to the session.
     def failing_commit():
@@ -30,10 +29,6 @@ def test_a_failed_request_rolls_back(app, client, engine, count_rows, monkeypatc
     assert engine.pool.checkedout() == 0
 
 
-# --8<-- [end:rollback]
-
-
-# --8<-- [start:no_flask]
 def test_db_module_works_without_flask(tmp_path):
     """A script can use the same models and session registry with no app at all."""
     engine = db.configure(f"sqlite:///{tmp_path / 'script.sqlite'}")
@@ -43,9 +38,6 @@ def test_db_module_works_without_flask(tmp_path):
     assert db.Session.scalars(select(User.username)).all() == ["script"]
     db.Session.remove()
     engine.dispose()
-
-
-# --8<-- [end:no_flask]
 
 
 @pytest.mark.parametrize("committed", [True, False])

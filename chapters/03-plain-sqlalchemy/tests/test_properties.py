@@ -5,7 +5,6 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-# --8<-- [start:bodies]
 # Any JSON value, with some keys the API knows so that checks go deeper.
 json_values = st.recursive(
     st.none()
@@ -21,7 +20,6 @@ json_values = st.recursive(
 )
 known_keys = st.sampled_from(["username", "email", "title", "body"])
 bodies = json_values | st.dictionaries(known_keys, json_values, max_size=4)
-# --8<-- [end:bodies]
 
 SETTINGS = settings(
     max_examples=60,
@@ -30,7 +28,6 @@ SETTINGS = settings(
 )
 
 
-# --8<-- [start:check]
 def check(client, count_rows, path, body):
     before = count_rows()
     response = client.post(path, data=json.dumps(body), content_type="application/json")
@@ -41,9 +38,6 @@ def check(client, count_rows, path, body):
     else:
         assert 400 <= response.status_code < 500
         assert count_rows() == before
-
-
-# --8<-- [end:check]
 
 
 @SETTINGS

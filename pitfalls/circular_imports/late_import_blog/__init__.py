@@ -1,12 +1,9 @@
 """The usual workaround: still one global app, with the views imported last."""
 
-# --8<-- [start:app]
 from flask import Flask
 
 app = Flask(__name__)
 
 from late_import_blog import views  # noqa: E402  (only works below `app = ...`)
-
-# --8<-- [end:app]
 
 __all__ = ["app", "views"]

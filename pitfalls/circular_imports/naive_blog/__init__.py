@@ -1,11 +1,9 @@
 """The pitfall: one global app that imports its views, which import the app. Do not copy."""
 
-# --8<-- [start:app]
 from flask import Flask
 
 from naive_blog import views  # so that the routes get registered
 
 app = Flask(__name__)
-# --8<-- [end:app]
 
 __all__ = ["app", "views"]
