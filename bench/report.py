@@ -154,9 +154,9 @@ def render(runs: list[dict]) -> str:
     apps = latest["apps"]  # the rows, in the latest run's order
     settings = latest["meta"]["settings"]
     n = len(runs)
-    warmup = (
-        f"{settings['warmup']:g} s warm-up per app and endpoint" if settings["warmup"] else "no warm-up"
-    )
+    warmup = "no warm-up"
+    if settings["warmup"]:
+        warmup = f"{settings['warmup']:g} s warm-up per app and endpoint"
 
     def values(job: str, key: str) -> list[float]:
         return [row(run, job)[key] for run in runs if job in run["results"]]
@@ -224,7 +224,7 @@ def render(runs: list[dict]) -> str:
     read_title = f"Reads: GET /users, 2xx answers per second, median of {n} run(s)"
     write_title = f"Writes: POST /users/1/posts, 2xx answers per second, median of {n} run(s)"
     lines = [
-        "<!-- Written by bench/run.py from the kept runs (captures/bench-runs/). Do not edit by hand. -->",
+        "<!-- Written by bench/run.py from captures/bench-runs/. Do not edit by hand. -->",
         "",
         f"**Machine:** {', '.join(cpus)}"
         + (

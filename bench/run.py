@@ -203,7 +203,11 @@ def init_databases(apps: list[App]) -> None:
             command = [str(BIN / app.init[0]), *app.init[1:]]
             cwd = app.init_folder or app.folder
             process = subprocess.Popen(
-                command, cwd=cwd, env=server_env(app), stdout=subprocess.PIPE, text=True,
+                command,
+                cwd=cwd,
+                env=server_env(app),
+                stdout=subprocess.PIPE,
+                text=True,
                 stderr=subprocess.STDOUT,
             )
             running.append((app, process))
@@ -544,8 +548,7 @@ def measure(args: argparse.Namespace) -> dict:
             },
         },
         "apps": [
-            {"key": a.key, "label": a.label, "workers": a.workers, "server": a.server}
-            for a in apps
+            {"key": a.key, "label": a.label, "workers": a.workers, "server": a.server} for a in apps
         ],
         "results": results,
         "failures": failures,

@@ -202,9 +202,7 @@ def test_report_only_exits_with_an_error_when_a_kept_run_failed(tmp_path):
 
 
 @pytest.mark.parametrize(("lost", "code"), [(0, 0), (5, 1)])
-def test_a_measured_run_exits_with_an_error_when_a_check_fails(
-    tmp_path, monkeypatch, lost, code
-):
+def test_a_measured_run_exits_with_an_error_when_a_check_fails(tmp_path, monkeypatch, lost, code):
     record = fake_run(tmp_path)
     record["writes"]["b"]["stored"] = record["writes"]["b"]["answered"] - lost
     monkeypatch.setattr(run, "measure", lambda args: record)
@@ -248,8 +246,9 @@ def test_a_clear_difference_needs_every_round_of_every_run(tmp_path):
     one = fake_run(tmp_path, rates={"b/write": [6000, 6000, 6000]})
     other = fake_run(tmp_path, rates={"b/write": [6000, 4900, 6000]})
     line = "sqlite3 instead of the ORM, writes, (b) against (d)"
-    assert "more in every round" in layer(report.render([one]), line)
-    assert "no clear difference" in layer(report.render([one, other]), line)
+    assert "1.20 × the requests/s, more in every round;" in layer(report.render([one]), line)
+    both = layer(report.render([one, other]), line)
+    assert "1.20 [1.20–1.20] × the requests/s, no clear difference: the rounds" in both
 
 
 def test_more_workers_show_the_p99_latency(tmp_path):
