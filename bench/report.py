@@ -102,7 +102,8 @@ def comparison(runs: list[dict], text: str, new: str, old: str) -> str | None:
         all_cpus += cpu_ratios
         rates.append(statistics.median(rate_ratios))
         cpus.append(statistics.median(cpu_ratios))
-        extra_cpu.append(row(run, new)["cpu_us"] - row(run, old)["cpu_us"])
+        differences = [a["cpu_us"] - b["cpu_us"] for a, b in zip(these, those, strict=True)]
+        extra_cpu.append(statistics.median(differences))
         p99.append((row(run, old)["p99_us"] / 1000, row(run, new)["p99_us"] / 1000))
     line = (
         f"- {text}: {spread(rates, '{:.2f}'.format)} × the requests/s, "
@@ -221,8 +222,8 @@ def render(runs: list[dict]) -> str:
         for text, new, old in COMPARISONS
         if (line := comparison(runs, text, new, old)) is not None
     ]
-    read_title = f"Reads: GET /users, 2xx answers per second, median of {n} run(s)"
-    write_title = f"Writes: POST /users/1/posts, 2xx answers per second, median of {n} run(s)"
+    read_title = f"GET /users, 2xx answers per second (median of {n} run(s))"
+    write_title = f"POST /users/1/posts, 2xx answers per second (median of {n} run(s))"
     lines = [
         "<!-- Written by bench/run.py from captures/bench-runs/. Do not edit by hand. -->",
         "",
