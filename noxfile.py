@@ -135,7 +135,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(name="bench-quick")
 def bench_quick(session: nox.Session) -> None:
-    """A 45-second benchmark run (no PostgreSQL), written to a temporary folder."""
+    """A one-minute benchmark run (no PostgreSQL) that fails on any failed request."""
     session.install("-r", str(ROOT / "bench/requirements.txt"), *CONSTRAINTS, env=SESSION_ENV)
     session.run("python", "-m", "bench.run", "--quick", "--no-postgres", *session.posargs)
 

@@ -4,7 +4,7 @@
                                     captures/bench-runs/ and rewrites captures/bench.md
                                     from every run kept there
     nox -s bench -- --report-only   rewrite captures/bench.md from the kept runs
-    nox -s bench-quick              a smoke run of about 45 s, written to a temporary folder
+    nox -s bench-quick              a smoke run of about a minute, written to a temporary folder
     nox -s bench -- --no-postgres   skip the PostgreSQL row
 
 (or ``python -m bench.run ...`` from the repository root, in an environment with
