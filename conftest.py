@@ -1,6 +1,6 @@
-"""Pytest run from the repository root: this file puts the root on sys.path.
+"""Makes the repository root importable in every pytest run started from here.
 
-A rootdir conftest.py outside any package makes pytest (prepend import mode)
-insert its folder into sys.path, so tests import the helpers as ``tools.docs_hooks``
-without patching sys.path themselves.
+pytest puts the folder of a root-level conftest.py on ``sys.path``, so tests
+import ``tools`` and ``bench`` as packages, as ``python -m`` does, with no path
+patches of their own.
 """

@@ -41,6 +41,7 @@ nox.options.sessions = [
     "docs",
     "repo",
     "browser",
+    "bench-quick",
 ]
 # uv writes no .pyc files by default; compiling them keeps test start-up fast.
 SESSION_ENV = {"UV_COMPILE_BYTECODE": "1"}
@@ -122,9 +123,16 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Load-test bare Flask and chapters 01-03 under gunicorn; write captures/bench.md."""
+    """Load-test bare Flask, chapters 01-03 and FastAPI; add a run, rewrite captures/bench.md."""
     session.install("-r", str(ROOT / "bench/requirements.txt"), *CONSTRAINTS, env=SESSION_ENV)
-    session.run("python", str(ROOT / "bench/run.py"), *session.posargs)
+    session.run("python", "-m", "bench.run", *session.posargs)
+
+
+@nox.session(name="bench-quick")
+def bench_quick(session: nox.Session) -> None:
+    """A one-minute benchmark run (no PostgreSQL) that fails on any failed request."""
+    session.install("-r", str(ROOT / "bench/requirements.txt"), *CONSTRAINTS, env=SESSION_ENV)
+    session.run("python", "-m", "bench.run", "--quick", "--no-postgres", *session.posargs)
 
 
 @nox.session

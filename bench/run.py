@@ -1,16 +1,21 @@
-"""Load benchmark: bare Flask, then chapters 01, 02 and 03, under the same gunicorn.
+"""Load benchmark: bare Flask, chapters 01 to 03, variants and FastAPI, under the same load.
 
-    nox -s bench                    the full run (about 5 minutes), writes captures/bench.md
-    nox -s bench -- --quick         a smoke run of a few seconds per app, written to /tmp
-    nox -s bench -- --no-postgres   skip the PostgreSQL rows
+    nox -s bench                    one full run (about 7 minutes): adds a file to
+                                    captures/bench-runs/ and rewrites captures/bench.md
+                                    from every run kept there
+    nox -s bench -- --report-only   rewrite captures/bench.md from the kept runs
+    nox -s bench-quick              a smoke run of about a minute, written to a temporary folder
+    nox -s bench -- --no-postgres   skip the PostgreSQL row
 
-Every app runs from its own folder (``gunicorn --chdir``, since chapters 02 and
-03 both call their package ``blog``) with the settings in bench/gunicorn.conf.py.
-The load comes from Debian's ``wrk`` in a second process on loopback: first a
-warm-up, then several rounds that visit the apps in a rotating order, so that a
-busy moment on the machine hits every app alike. The table reports medians over
-the rounds, each app's ratio to the bare hello world in the same round, and the
-CPU time its gunicorn processes spent per request.
+(or ``python -m bench.run ...`` from the repository root, in an environment with
+bench/requirements.txt installed.)
+
+Every Flask app runs from its own folder (``gunicorn --chdir``, since chapters 02
+and 03 both call their package ``blog``) with the settings in bench/gunicorn.conf.py;
+the FastAPI row runs under uvicorn. The load comes from Debian's ``wrk`` in a
+second process on loopback: first a warm-up, then several rounds that visit the
+apps in a rotating order, so that a busy moment on the machine hits every app
+alike. A run records every round; bench/report.py turns the kept runs into tables.
 """
 
 from __future__ import annotations
@@ -20,16 +25,13 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
-import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -37,16 +39,28 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+from bench import report
+from tools.chapters import chapters
+from tools.servers import free_port, http, wait_until
+
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = ROOT / "chapters"
+RUNS = ROOT / "captures/bench-runs"
+CAPTURE = ROOT / "captures/bench.md"
 GUNICORN_CONF = ROOT / "bench/gunicorn.conf.py"
 WRK_SCRIPT = ROOT / "bench/wrk.lua"
-BENCH_APPS = ROOT / "bench/apps"  # the extra apps that split the cost into layers
+BENCH_APPS = ROOT / "bench/apps"  # the extra apps: layers, variants, FastAPI
 BIN = Path(sys.executable).parent
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 
 USERS = 20  # rows behind every "list users" request
 POST_BODY = json.dumps({"title": "Load test", "body": "Written by the benchmark."})
+# How long the chapters' SQLite writers wait for the lock before "database is locked".
+# A write run lasts longer, so a request that waits that long and fails is answered
+# (with a 500) while wrk still counts.
+BUSY_TIMEOUT = 5.0
+# A Python traceback in a server's log: an error the app answered with 500, or one
+# that happened after wrk had stopped waiting for the answer. Group 1: the exception.
+TRACEBACK = re.compile(r"^Traceback \(most recent call last\):\n(?:[ \t].*\n)*(\S.*)$", re.M)
 
 
 @dataclass
@@ -54,16 +68,20 @@ class App:
     key: str
     label: str
     folder: Path  # gunicorn --chdir: the app's imports resolve from here
-    target: str  # what gunicorn serves, module:variable
+    target: str  # what the server serves, module:variable
     workers: int = 2
     env: dict[str, str] = field(default_factory=dict)
     init: list[str] | None = None  # the chapter's own command that creates the tables
+    init_folder: Path | None = None  # where to run it (default: folder)
     sqlite_file: Path | None = None
+    database_url: str | None = None  # for counting rows written
     read: str = "/users"
     write: bool = True
     pythonpath: Path | None = None
+    server: str = "gunicorn"  # or "uvicorn"
     port: int = 0
-    pid: int = 0  # the gunicorn master
+    pid: int = 0  # the server's main process
+    log: Path | None = None
 
     @property
     def url(self) -> str:
@@ -77,21 +95,36 @@ class App:
             endpoints["write"] = ("POST", "/users/1/posts", POST_BODY)
         return endpoints
 
+    def command(self) -> list[str]:
+        if self.server == "uvicorn":
+            return [
+                str(BIN / "uvicorn"),
+                *("--app-dir", str(self.folder), "--host", "127.0.0.1", "--port", str(self.port)),
+                *("--workers", str(self.workers), "--no-access-log", "--log-level", "warning"),
+                self.target,
+            ]
+        return [
+            str(BIN / "gunicorn"),
+            *("--config", str(GUNICORN_CONF), "--chdir", str(self.folder)),
+            *("--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)),
+            *(("--pythonpath", str(self.pythonpath)) if self.pythonpath else ()),
+            self.target,
+        ]
+
 
 def define_apps(tmp: Path, postgres_url: str | None) -> list[App]:
-    """The issue's (a) to (d), plus rows that split the cost into layers."""
-    ch01, ch03 = CHAPTERS / "01-minimal", CHAPTERS / "03-plain-sqlalchemy"
+    """Every row of the tables, in order."""
+    found = chapters()
+    ch01, ch02, ch03 = found["01"], found["02"], found["03"]
 
     def blog(key, label, folder=ch03, workers=2, url="", target="blog.wsgi:app", **kw) -> App:
-        sqlite_file = None if url else tmp / f"{key.replace('′', '-prime')}.sqlite"
-        env = {
-            "FLASK_SECRET_KEY": "benchmark-only-secret",
-            "FLASK_DATABASE_URL": url or f"sqlite:///{sqlite_file}",
-        }
+        sqlite_file = None if url else tmp / f"{key.replace('′', '1').replace('″', '2')}.sqlite"
+        url = url or f"sqlite:///{sqlite_file}"
+        env = {"FLASK_SECRET_KEY": "benchmark-only-secret", "FLASK_DATABASE_URL": url}
         init = ["flask", "--app", "blog", "init-db"]
-        return App(key, label, folder, target, workers, env, init, sqlite_file, **kw)
+        return App(key, label, folder, target, workers, env, init, None, sqlite_file, url, **kw)
 
-    b_file = tmp / "b.sqlite"
+    b_file, g_file = tmp / "b.sqlite", tmp / "g.sqlite"
     apps = [
         App("a", "bare Flask, `hello.py`", ch01, "hello:app", read="/", write=False),
         App("a′", "bare Flask, constant JSON", BENCH_APPS, "static_users:app", write=False),
@@ -103,45 +136,52 @@ def define_apps(tmp: Path, postgres_url: str | None) -> list[App]:
             env={"BLOG_DATABASE": str(b_file)},
             init=["flask", "--app", "app", "init-db"],
             sqlite_file=b_file,
+            database_url=f"sqlite:///{b_file}",
         ),
-        blog("c", "02 Flask-SQLAlchemy", CHAPTERS / "02-factory"),
+        blog("c", "02 Flask-SQLAlchemy", ch02),
         blog("d", "03 plain SQLAlchemy"),
         blog(
             "d′",
-            "03, ORM objects",
+            "03 variant: ORM objects",
             target="orm_users:app",
             pythonpath=BENCH_APPS,
             read="/users-as-objects",
+            write=False,
+        ),
+        blog(
+            "d″",
+            "03 variant: rows from a connection",
+            target="connection_users:app",
+            pythonpath=BENCH_APPS,
+            read="/users-from-connection",
             write=False,
         ),
         blog("e", "03, 4 workers", workers=4),
     ]
     if postgres_url:
         apps.append(blog("f", "03, PostgreSQL, 4 workers", workers=4, url=postgres_url))
+    apps.append(
+        App(
+            "g",
+            "FastAPI + SQLAlchemy, uvicorn",
+            BENCH_APPS,
+            "fastapi_users:app",
+            env={
+                "FLASK_SECRET_KEY": "benchmark-only-secret",
+                "FLASK_DATABASE_URL": f"sqlite:///{g_file}",
+                "BENCH_DATABASE_URL": f"sqlite:///{g_file}",
+            },
+            init=["flask", "--app", "blog", "init-db"],  # chapter 03's tables
+            init_folder=ch03,
+            sqlite_file=g_file,
+            database_url=f"sqlite:///{g_file}",
+            server="uvicorn",
+        )
+    )
     return apps
 
 
 # -- servers ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(url: str, method: str = "GET", body: str | None = None) -> tuple[int | None, bytes]:
-    request = urllib.request.Request(url, data=body.encode() if body else None, method=method)
-    if body:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.read()
-    except OSError:
-        return None, b""
 
 
 def server_env(app: App) -> dict[str, str]:
@@ -149,60 +189,84 @@ def server_env(app: App) -> dict[str, str]:
     keep = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("FLASK_", "BLOG_", "GUNICORN_")) and k != "WEB_CONCURRENCY"
+        if not k.startswith(("FLASK_", "BLOG_", "GUNICORN_", "UVICORN_", "BENCH_"))
+        and k not in ("WEB_CONCURRENCY", "PYTHONPATH")
     }
     return {**keep, **app.env}
 
 
+def init_databases(apps: list[App]) -> None:
+    """Create every app's tables with its own CLI, all at once."""
+    running = []
+    for app in apps:
+        if app.init:
+            command = [str(BIN / app.init[0]), *app.init[1:]]
+            cwd = app.init_folder or app.folder
+            process = subprocess.Popen(
+                command,
+                cwd=cwd,
+                env=server_env(app),
+                stdout=subprocess.PIPE,
+                text=True,
+                stderr=subprocess.STDOUT,
+            )
+            running.append((app, process))
+    for app, process in running:
+        output = process.communicate()[0]
+        if process.returncode:
+            sys.exit(f"{app.key}: {' '.join(app.init)} failed:\n{output}")
+
+
 @contextmanager
-def serving(app: App, logs: Path):
-    """Create the app's tables with its own CLI, start gunicorn, stop it afterwards."""
-    env = server_env(app)
-    if app.init:
-        command = [str(BIN / app.init[0]), *app.init[1:]]
-        done = subprocess.run(command, cwd=app.folder, env=env, capture_output=True, text=True)
-        if done.returncode:
-            sys.exit(f"{app.key}: {' '.join(app.init)} failed:\n{done.stderr}")
-    app.port = free_port()
-    log = logs / f"gunicorn-{app.key}.log"
-    command = [
-        str(BIN / "gunicorn"),
-        *("--config", str(GUNICORN_CONF), "--chdir", str(app.folder)),
-        *("--bind", f"127.0.0.1:{app.port}", "--workers", str(app.workers)),
-        *(("--pythonpath", str(app.pythonpath)) if app.pythonpath else ()),
-        app.target,
-    ]
-    with log.open("w") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    app.pid = process.pid
+def serving(apps: list[App], logs: Path):
+    """Start every app's server, wait until all answer, stop them all afterwards."""
+    processes = []
     try:
-        deadline = time.monotonic() + 30
-        while call(app.url + "/")[0] != 200:
-            if process.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"{app.key}: gunicorn did not start:\n{log.read_text()}")
-            time.sleep(0.1)
-        yield app
+        for app in apps:
+            app.port = free_port()
+            app.log = logs / f"server-{app.key}.log"
+            with app.log.open("w") as output:
+                process = subprocess.Popen(
+                    app.command(), env=server_env(app), stdout=output, stderr=subprocess.STDOUT
+                )
+            app.pid = process.pid
+            processes.append(process)
+        for app, process in zip(apps, processes, strict=True):
+            try:
+                wait_until(
+                    lambda app=app: http(app.url + "/", timeout=2)[0] == 200,
+                    process,
+                    timeout=60,
+                    log=app.log.read_text,
+                    what=f"({app.key}) answering GET /",
+                )
+            except (RuntimeError, TimeoutError) as error:
+                sys.exit(f"{app.key}: {error}")
+        yield
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        # A graceful stop: in-flight requests finish (and log their errors) first.
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=60)
 
 
-def seed_and_check(app: App) -> bytes | None:
-    """Add USERS users through the app's own API; return its list of users."""
+def seed_and_check(app: App) -> object:
+    """Add USERS users through the app's own API; return its list of users, decoded."""
     if app.read == "/":  # the hello world lists nothing
         return None
     if app.init:  # a database app: the constant-JSON app has its users built in
         for n in range(1, USERS + 1):
             name = f"reader{n:02d}"
-            body = json.dumps({"username": name, "email": f"{name}@example.com"})
-            status, reply = call(app.url + "/users", "POST", body)
+            body = json.dumps({"username": name, "email": f"{name}@example.com"}).encode()
+            status, reply = http(app.url + "/users", "POST", body)
             if status != 201:
                 sys.exit(f"{app.key}: seeding failed with {status}: {reply[:200]!r}")
-    status, listing = call(app.url + app.read)
+    status, listing = http(app.url + app.read)
     if status != 200 or len(json.loads(listing)) != USERS:
         sys.exit(f"{app.key}: GET {app.read} gave {status}, expected {USERS} users")
     if app.write:
-        status, reply = call(app.url + "/users/1/posts", "POST", POST_BODY)
+        status, reply = http(app.url + "/users/1/posts", "POST", POST_BODY.encode())
         if status != 201:
             sys.exit(f"{app.key}: POST /users/1/posts gave {status}: {reply[:200]!r}")
     if app.sqlite_file:
@@ -210,12 +274,27 @@ def seed_and_check(app: App) -> bytes | None:
             mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal":
             sys.exit(f"{app.key}: init-db left the SQLite file in {mode!r} mode, not WAL")
-    return listing
+    return json.loads(listing)
+
+
+def count_posts(app: App) -> int:
+    """Rows in the posts table, read directly from the app's database."""
+    if app.sqlite_file:
+        with sqlite3.connect(app.sqlite_file) as connection:
+            return connection.execute("SELECT count(*) FROM posts").fetchone()[0]
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(app.database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(text("SELECT count(*) FROM posts"))
+    finally:
+        engine.dispose()
 
 
 @contextmanager
 def postgres_schema(url: str):
-    """A fresh schema for the PostgreSQL rows, dropped afterwards."""
+    """A fresh schema for the PostgreSQL row, dropped afterwards."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
 
@@ -238,20 +317,50 @@ def postgres_schema(url: str):
         admin.dispose()
 
 
+def logged_errors(log: str) -> dict[str, int]:
+    """The exceptions a server logged with their tracebacks, and how many times each."""
+    errors: dict[str, int] = {}
+    for exception in TRACEBACK.findall(log):
+        errors[exception] = errors.get(exception, 0) + 1
+    return errors
+
+
 # -- load ------------------------------------------------------------------------------
 
 
-def cpu_seconds(app: App) -> float:
-    """CPU time used so far by the app's gunicorn master and its workers."""
+def cpu_seconds(pid: int) -> float:
+    """CPU time used so far by process ``pid`` and its direct children (the workers)."""
     ticks = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:  # the process ended while we looked
             continue
-        if app.pid in (int(stat.parent.name), int(fields[1])):  # itself, or its parent
+        if pid in (int(stat.parent.name), int(fields[1])):  # itself, or its parent
             ticks += int(fields[11]) + int(fields[12])  # utime + stime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """CPU time of this process's children that have ended: here, each finished wrk."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def parse_wrk(output: str) -> dict:
+    """Read the line bench/wrk.lua prints; add 2xx per second and the failures by kind."""
+    lines = [line for line in output.splitlines() if line.startswith("BENCH ")]
+    if len(lines) != 1:
+        raise ValueError(f"expected one BENCH line from bench/wrk.lua, got {len(lines)}:\n{output}")
+    result = json.loads(lines[0].removeprefix("BENCH "))
+    ok = sum(n for status, n in result["statuses"].items() if status.startswith("2"))
+    result["ok"] = ok
+    result["ok_per_s"] = ok / (result["duration_us"] / 1e6)
+    result["failures"] = {
+        **{f"HTTP {s}": n for s, n in result["statuses"].items() if not s.startswith("2")},
+        **{f"socket {k}": result[k] for k in ("connect", "read", "write", "timeout") if result[k]},
+    }
+    return result
 
 
 def wrk(app: App, endpoint: str, seconds: int, args: argparse.Namespace) -> dict:
@@ -263,18 +372,13 @@ def wrk(app: App, endpoint: str, seconds: int, args: argparse.Namespace) -> dict
         app.url + path,
         *("--", method, *([body] if body else [])),
     ]
-    cpu_before = cpu_seconds(app)
+    cpu_before, wrk_before = cpu_seconds(app.pid), children_cpu_seconds()
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    cpu = cpu_seconds(app) - cpu_before
-    line = next(line for line in output.splitlines() if line.startswith("BENCH "))
-    result = json.loads(line.removeprefix("BENCH "))
-    ok = sum(n for status, n in result["statuses"].items() if status.startswith("2"))
-    result["ok_per_s"] = ok / (result["duration_us"] / 1e6)
-    result["cpu_us"] = cpu * 1e6 / max(result["requests"], 1)
-    result["failures"] = {
-        **{f"HTTP {s}": n for s, n in result["statuses"].items() if not s.startswith("2")},
-        **{k: result[k] for k in ("connect", "read", "write", "timeout") if result[k]},
-    }
+    cpu, wrk_cpu = cpu_seconds(app.pid) - cpu_before, children_cpu_seconds() - wrk_before
+    result = parse_wrk(output)
+    answered = max(result["requests"], 1)
+    result["cpu_us"] = cpu * 1e6 / answered
+    result["wrk_cpu_us"] = wrk_cpu * 1e6 / answered
     return result
 
 
@@ -283,16 +387,20 @@ def rotated(items: list, shift: int) -> list:
     return items[shift:] + items[:shift]
 
 
-# -- report ----------------------------------------------------------------------------
+# -- the machine -----------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
+    return re.sub(r"\s+", " ", model.group(1).strip()) if model else platform.machine()
 
 
 def machine() -> str:
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
     memory = re.search(r"^MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text(), re.M)
     parts = [
         f"{os.cpu_count()} cores",
-        model.group(1).strip() if model else platform.machine(),
+        cpu_model(),
         f"{int(memory.group(1)) / 1024**2:.0f} GiB RAM" if memory else "",
         f"Linux {platform.release()}",
     ]
@@ -303,6 +411,7 @@ def versions(postgres: str | None) -> str:
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout
     wrk_version = re.search(r"(\d+\.\d+\.\d+)", wrk_version)
     names = ["Flask", "Werkzeug", "SQLAlchemy", "Flask-SQLAlchemy", "gunicorn", "psycopg"]
+    names += ["FastAPI", "uvicorn"]
     parts = [f"Python {platform.python_version()}", *(f"{n} {version(n)}" for n in names)]
     parts.append(f"SQLite {sqlite3.sqlite_version}")
     if postgres:
@@ -315,228 +424,166 @@ def load_average() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
 
 
-def median(runs: list[dict], key: str) -> float:
-    return statistics.median(run[key] for run in runs)
-
-
-def paired(runs: list[dict], others: list[dict], key: str = "ok_per_s") -> list[float]:
-    """Round by round ratios: each run against the other app's run in the same round."""
-    return [run[key] / other[key] for run, other in zip(runs, others, strict=True)]
-
-
-def failures_text(failures: dict[str, int]) -> str:
-    if not failures:
-        return "0"
-    return ", ".join(f"{n} × {kind}" for kind, n in sorted(failures.items()))
-
-
-def report(apps, results, failures, args, meta) -> tuple[str, bool]:
-    def runs(key: str, endpoint: str = "read") -> list[dict]:
-        return results[(key, endpoint)]
-
-    def table(endpoint: str) -> list[str]:
-        lines = [
-            "| app | req/s | × (a) | rounds | CPU µs | p50 / p99 ms |",
-            "|---|--:|--:|--:|--:|--:|",
-        ]
-        for app in apps:
-            if endpoint in app.endpoints:
-                these = runs(app.key, endpoint)
-                ratios = paired(these, runs("a"))
-                lines.append(
-                    f"| ({app.key}) {app.label} | {median(these, 'ok_per_s'):,.0f} "
-                    f"| **{statistics.median(ratios):.2f}** "
-                    f"| {min(ratios):.2f}–{max(ratios):.2f} "
-                    f"| {median(these, 'cpu_us'):,.0f} "
-                    f"| {median(these, 'p50_us') / 1000:.1f} / "
-                    f"{median(these, 'p99_us') / 1000:.1f} |"
-                )
-        return lines
-
-    failed = [
-        f"({key}) {endpoint}: {failures_text(kinds)}"
-        for (key, endpoint), kinds in failures.items()
-        if kinds
-    ]
-
-    def compare(text: str, new: tuple[str, str], old: tuple[str, str]) -> str:
-        """One layer: throughput ratio and extra CPU per request of `new` over `old`."""
-        rate = statistics.median(paired(runs(*new), runs(*old)))
-        cpu = median(runs(*new), "cpu_us") - median(runs(*old), "cpu_us")
-        return f"- {text}: {rate:.2f} × the requests/s, {cpu:+,.0f} µs CPU per request"
-
-    layers = [
-        compare("JSON of 20 users, (a′) against (a)", ("a′", "read"), ("a", "read")),
-        compare("reading them from SQLite, (d) against (a′)", ("d", "read"), ("a′", "read")),
-        compare("as ORM objects, (d′) against (d)", ("d′", "read"), ("d", "read")),
-        compare("Flask-SQLAlchemy, (c) against (d)", ("c", "read"), ("d", "read")),
-        compare("a connection per request, (b) against (d)", ("b", "read"), ("d", "read")),
-        compare("writing instead of reading, (d)", ("d", "write"), ("d", "read")),
-        compare("4 workers instead of 2, reads, (e) against (d)", ("e", "read"), ("d", "read")),
-        compare("4 workers instead of 2, writes, (e) against (d)", ("e", "write"), ("d", "write")),
-    ]
-    if any(app.key == "f" for app in apps):
-        layers += [
-            compare(
-                "PostgreSQL instead of SQLite, reads, (f) against (e)", ("f", "read"), ("e", "read")
-            ),
-            compare(
-                "PostgreSQL instead of SQLite, writes, (f) against (e)",
-                ("f", "write"),
-                ("e", "write"),
-            ),
-        ]
-
-    # Targets of issue 5. 02 and 03 now read the list the same way, so "not slower"
-    # has to allow for noise: 03 passes when its median requests/s is at most 3 %
-    # below 02's, or when it spends at most 3 % more CPU per request.
-    read_ratio = statistics.median(paired(runs("d"), runs("a")))
-    d_over_c = paired(runs("d"), runs("c"))
-    cpu_d_over_c = median(runs("d"), "cpu_us") / median(runs("c"), "cpu_us")
-    write_errors = sum(sum(failures[(k, "write")].values()) for k in ("b", "c", "d", "e"))
-    if statistics.median(d_over_c) >= 1:
-        verdict = "met"
-    elif statistics.median(d_over_c) >= 0.97 or cpu_d_over_c <= 1.03:
-        verdict = "met within noise (3 %)"
-    else:
-        verdict = "NOT met"
-    targets = [
-        f"{'met' if read_ratio >= 0.6 else 'NOT met'}: 03 read ≥ 0.6 × bare Flask: "
-        f"{read_ratio:.2f} ×",
-        f"{verdict}: 03 read not slower than 02: 03 / 02 = {statistics.median(d_over_c):.2f} "
-        f"in requests/s (rounds {min(d_over_c):.2f}–{max(d_over_c):.2f}), "
-        f"{cpu_d_over_c:.2f} in CPU per request",
-        f"{'met' if write_errors == 0 else 'NOT met'}: SQLite writes from "
-        f"{args.connections} concurrent clients without errors: {write_errors} failed",
-    ]
-
-    total_failures = sum(sum(f.values()) for f in failures.values())
-    lines = [
-        "<!-- Written by `nox -s bench` (bench/run.py). Do not edit by hand. -->",
-        "",
-        f"**Run:** {meta['date']}, on {meta['machine']}; "
-        f"1-minute load average {meta['load_before']} before the run, "
-        f"{meta['load_after']} at its end (the benchmark itself keeps both cores busy).",
-        "",
-        f"**Versions:** {meta['versions']}.",
-        "",
-        f"**Settings:** gunicorn sync workers with `bench/gunicorn.conf.py`; "
-        f"wrk with {args.threads} threads and {args.connections} connections on loopback; "
-        f"{args.warmup:g} s warm-up per app and endpoint, then {args.rounds} rounds of "
-        f"{args.duration:g} s, apps in rotating order; {USERS} users in every database; "
-        "each write adds a post to user 1.",
-        "",
-        f"**Reads**, `GET /users` ({USERS} users as JSON; (a) answers `GET /` with a short text):",
-        "",
-        *table("read"),
-        "",
-        "**Writes**, `POST /users/1/posts` (validate, insert, commit, answer with the post):",
-        "",
-        *table("write"),
-        "",
-        "*req/s* counts 2xx answers only, median over the rounds. *× (a)* is the median of "
-        "each round's ratio to (a) in the same round; *rounds* shows the lowest and highest "
-        "round. *CPU µs* is the CPU time of the app's gunicorn processes (master and "
-        "workers, not wrk, not PostgreSQL) per request they answered: it changes less than "
-        "requests/s when other work shares the machine.",
-        "",
-        "**Failed requests** (every non-2xx answer and socket error, warm-up included): "
-        + ("; ".join(failed) if failed else "none")
-        + ".",
-        "",
-        "**Layer by layer** (medians of the round-by-round ratios):",
-        "",
-        *layers,
-        "",
-        "**Targets of issue 5:**",
-        "",
-        *(f"- {t}" for t in targets),
-        "",
-    ]
-    return "\n".join(lines), total_failures == 0
-
-
 # -- main ------------------------------------------------------------------------------
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--duration", type=int, default=3, help="seconds per measured run")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=3, help="seconds per read run")
+    parser.add_argument(
+        "--write-duration",
+        type=int,
+        default=int(BUSY_TIMEOUT) + 1,
+        help="seconds per write run (default: longer than the busy timeout)",
+    )
     parser.add_argument("--warmup", type=int, default=2, help="seconds per app and endpoint")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--out", type=Path, default=None, help="default: captures/bench.md")
-    parser.add_argument("--quick", action="store_true", help="2 short rounds, output in /tmp")
+    parser.add_argument("--quick", action="store_true", help="a short smoke run, in a temp dir")
     parser.add_argument("--no-postgres", action="store_true")
-    args = parser.parse_args()
+    parser.add_argument("--report-only", action="store_true", help="only rewrite the report")
+    parser.add_argument("--runs", type=Path, default=None, help=f"default: {RUNS}")
+    parser.add_argument("--out", type=Path, default=None, help=f"default: {CAPTURE}")
+    args = parser.parse_args(argv)
     if args.quick:
-        args.rounds, args.duration, args.warmup = 2, 1, 1
-        args.out = args.out or Path(tempfile.gettempdir()) / "bench.md"
-    args.out = args.out or ROOT / "captures/bench.md"
+        args.rounds, args.duration, args.write_duration, args.warmup = 1, 1, 1, 0
+        scratch = Path(tempfile.mkdtemp(prefix="bench-quick-"))
+        args.runs = args.runs or scratch / "runs"
+        args.out = args.out or scratch / "bench.md"
+    args.runs = args.runs or RUNS
+    args.out = args.out or CAPTURE
     return args
 
 
-def main() -> int:
-    args = parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is not installed (Debian: apt-get install wrk).")
+def measure(args: argparse.Namespace) -> dict:
+    """One full run: every app and endpoint, warm-up and rounds. Returns the run's record."""
     load_before = load_average()
-    started = time.monotonic()
+    results: dict[str, list[dict]] = {}
+    failures: dict[str, dict[str, int]] = {}
+    answered: dict[str, int] = {}  # 2xx answers to writes, warm-up included
+    before: dict[str, int] = {}  # rows in posts when the load started
+    writes: dict[str, dict[str, int]] = {}
+    server_errors: dict[str, dict[str, int]] = {}
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
         postgres_url, postgres_version = None, None
         if not args.no_postgres:
             postgres_url, postgres_version = stack.enter_context(postgres_schema(POSTGRES_URL))
         apps = define_apps(tmp, postgres_url)
+        init_databases(apps)
+
+        def after_the_servers_stopped() -> None:
+            # Every request has ended now, even those wrk stopped waiting for: a
+            # write stuck on the lock has been stored, or has failed into the log.
+            if len(results) and all(results.values()):  # the run got to its end
+                for app in apps:
+                    server_errors[app.key] = logged_errors(app.log.read_text())
+                    if app.write:
+                        stored = count_posts(app) - before[app.key]
+                        writes[app.key] = {
+                            "stored": stored,
+                            "answered": answered[app.key],
+                            "runs": args.rounds + bool(args.warmup),
+                        }
+
+        stack.callback(after_the_servers_stopped)
+        stack.enter_context(serving(apps, tmp))
         listings = {}
         for app in apps:
-            stack.enter_context(serving(app, tmp))
             listings[app.key] = seed_and_check(app)
             print(f"({app.key}) {app.label}, {app.workers} workers: {app.url}", flush=True)
-        # Every app that lists users must send the very same bytes.
-        if len({body for body in listings.values() if body is not None}) != 1:
-            sys.exit("The apps list the users differently; the comparison would be unfair.")
+        # Every app that lists users must send the same list: same users, same fields.
+        reference = listings[apps[-1].key]
+        differ = [key for key, body in listings.items() if body not in (None, reference)]
+        if differ:
+            sys.exit(f"{differ} list the users differently from ({apps[-1].key}): unfair.")
 
         jobs = [(app, endpoint) for app in apps for endpoint in app.endpoints]
-        failures = {(app.key, endpoint): {} for app, endpoint in jobs}
-        results = {(app.key, endpoint): [] for app, endpoint in jobs}
-
-        def record(app, endpoint, result):
-            for kind, n in result["failures"].items():
-                bucket = failures[(app.key, endpoint)]
-                bucket[kind] = bucket.get(kind, 0) + n
-
-        print(f"warm-up: {args.warmup:g} s per app and endpoint", flush=True)
         for app, endpoint in jobs:
-            record(app, endpoint, wrk(app, endpoint, args.warmup, args))
+            results[f"{app.key}/{endpoint}"] = []
+            failures[f"{app.key}/{endpoint}"] = {}
+        for app in apps:
+            if app.write:
+                before[app.key], answered[app.key] = count_posts(app), 0
+
+        def load(app: App, endpoint: str, seconds: int) -> dict:
+            result = wrk(app, endpoint, seconds, args)
+            bucket = failures[f"{app.key}/{endpoint}"]
+            for kind, n in result["failures"].items():
+                bucket[kind] = bucket.get(kind, 0) + n
+            if endpoint == "write":
+                answered[app.key] += result["ok"]
+            return result
+
+        if args.warmup:
+            print(f"warm-up: {args.warmup} s per app and endpoint", flush=True)
+            for app, endpoint in jobs:
+                load(app, endpoint, args.warmup)
         for n in range(args.rounds):
             for app, endpoint in rotated(jobs, n * 3):
-                result = wrk(app, endpoint, args.duration, args)
-                record(app, endpoint, result)
-                results[(app.key, endpoint)].append(result)
-            rates = " ".join(f"{k}/{e} {r[-1]['ok_per_s']:.0f}" for (k, e), r in results.items())
+                seconds = args.write_duration if endpoint == "write" else args.duration
+                results[f"{app.key}/{endpoint}"].append(load(app, endpoint, seconds))
+            rates = " ".join(f"{k} {r[-1]['ok_per_s']:.0f}" for k, r in results.items())
             print(f"round {n + 1}/{args.rounds}, 2xx/s: {rates}", flush=True)
 
-    meta = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(),
-        "versions": versions(postgres_version),
-        "load_before": load_before,
-        "load_after": load_average(),
+    return {
+        "meta": {
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "cpu": cpu_model(),
+            "machine": machine(),
+            "versions": versions(postgres_version),
+            "load_before": load_before,
+            "load_after": load_average(),
+            "quick": args.quick,
+            "settings": {
+                "threads": args.threads,
+                "connections": args.connections,
+                "warmup": args.warmup,
+                "rounds": args.rounds,
+                "read_seconds": args.duration,
+                "write_seconds": args.write_duration,
+                "busy_timeout": BUSY_TIMEOUT,
+                "users": USERS,
+            },
+        },
+        "apps": [
+            {"key": a.key, "label": a.label, "workers": a.workers, "server": a.server} for a in apps
+        ],
+        "results": results,
+        "failures": failures,
+        "writes": writes,
+        "server_errors": server_errors,
     }
-    text, clean = report(apps, results, failures, args, meta)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    if not args.report_only:
+        if shutil.which("wrk") is None:
+            sys.exit("wrk is not installed (Debian: apt-get install wrk).")
+        run = measure(args)
+        args.runs.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
+        path = args.runs / f"{stamp}.json"
+        path.write_text(json.dumps(run, indent=1, ensure_ascii=False) + "\n")
+        print(f"Wrote {path}.")
+        problems = report.problems(run)
+    runs = report.load_runs(args.runs)
+    if not runs:
+        sys.exit(f"No runs in {args.runs}: run the benchmark first.")
+    text = report.render(runs)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
-    raw = {f"{key}/{endpoint}": runs for (key, endpoint), runs in results.items()}
-    args.out.with_suffix(".json").write_text(json.dumps({"meta": meta, "runs": raw}, indent=1))
     print()
     print(text)
-    print(f"Wrote {args.out} in {time.monotonic() - started:.0f} s.")
-    if not clean:
-        print("Some requests failed: see Failed requests in the report.", file=sys.stderr)
-        return 1
-    return 0
+    print(f"Wrote {args.out} from {len(runs)} run(s) in {time.monotonic() - started:.0f} s.")
+    if args.report_only:  # then every kept run must pass its checks
+        problems = [p for run in runs for p in report.problems(run)]
+    for problem in problems:
+        print(f"FAILED: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

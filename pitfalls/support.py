@@ -11,11 +11,9 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -23,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pitfalls import CHAPTERS, ROOT
+from tools.servers import free_port, wait_until
 
 # The `flask` and `python` of the environment running the demonstration.
 BIN = Path(sys.executable).parent
@@ -115,12 +114,6 @@ def print_users(status: int, users: object) -> None:
     print(f"GET /users -> {status}: {len(names)} user(s) {', '.join(names)}".rstrip())
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class DevServer:
     """``flask ... run`` in its own process group, logging to a file; killed on exit."""
 
@@ -160,14 +153,13 @@ class DevServer:
 
     def wait_for(self, pattern: str, count: int = 1) -> None:
         """Poll the log until ``pattern`` matches ``count`` lines; fail if the server dies."""
-        deadline = time.monotonic() + DEADLINE
-        while time.monotonic() < deadline:
-            if len(re.findall(pattern, self.log(), re.MULTILINE)) >= count:
-                return
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited first:\n{self.log()}")
-            time.sleep(0.05)
-        raise TimeoutError(f"{pattern!r} did not appear within {DEADLINE} s:\n{self.log()}")
+        wait_until(
+            lambda: len(re.findall(pattern, self.log(), re.MULTILINE)) >= count,
+            self.process,
+            timeout=DEADLINE,
+            log=self.log,
+            what=f"{pattern!r} in the log",
+        )
 
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
         """Send one request; return the status and the decoded JSON (or None).

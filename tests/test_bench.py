@@ -1,84 +1,303 @@
-"""The benchmark's report: the issue-5 verdicts it prints follow from the numbers.
+"""The benchmark's arithmetic, parsing and checks, on made-up runs and fake wrk output.
 
-The measuring itself needs gunicorn and wrk (``nox -s bench``); this checks the
-arithmetic and the rules on made-up runs, so a wrong verdict cannot hide there.
+The measuring itself needs gunicorn, uvicorn and wrk (``nox -s bench-quick`` runs
+it for real); this checks what turns measurements into the report and the exit
+code, so a wrong number or a swallowed failure cannot hide there.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from argparse import Namespace
-from pathlib import Path
+import json
+import re
+import shutil
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench/run.py")
-bench = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = bench  # dataclasses look their module up there
-spec.loader.exec_module(bench)
+from bench import report, run
 
-ARGS = Namespace(threads=2, connections=16, warmup=1, rounds=3, duration=1)
-META = {
-    "date": "today",
-    "machine": "a test",
-    "versions": "-",
-    "load_before": "0",
-    "load_after": "0",
+ROUNDS = 3
+SETTINGS = {
+    "threads": 2,
+    "connections": 16,
+    "warmup": 2,
+    "rounds": ROUNDS,
+    "read_seconds": 3,
+    "write_seconds": 6,
+    "busy_timeout": 5.0,
+    "users": 20,
 }
+# What wrk prints around the line bench/wrk.lua adds.
+WRK_OUTPUT = """\
+Running 3s test @ http://127.0.0.1:40425/users/1/posts
+  2 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    16.90ms    2.10ms  40.12ms   80.00%
+    Req/Sec   470.00     30.00   520.00     70.00%
+  2830 requests in 3.00s, 800.00KB read
+  Non-2xx or 3xx responses: 30
+Requests/sec:    943.33
+Transfer/sec:    266.67KB
+BENCH {"duration_us": 3000000, "requests": 2830, "statuses": {"201": 2800, "500": 30}, \
+"connect": 0, "read": 0, "write": 0, "timeout": 2, "p50_us": 16900, "p99_us": 22300, \
+"max_us": 40120}
+"""
 
 
-def run(rate: float, cpu: float = 300.0) -> dict:
-    return {"ok_per_s": rate, "cpu_us": cpu, "p50_us": 2000, "p99_us": 4000}
+def fake_round(rate: float, cpu: float = 300.0, p99: float = 4000.0) -> dict:
+    return {
+        "ok": int(rate * 3),
+        "ok_per_s": rate,
+        "cpu_us": cpu,
+        "wrk_cpu_us": 50.0,
+        "p50_us": 2000.0,
+        "p99_us": p99,
+    }
 
 
-def make_report(tmp_path, d_rate=5000.0, d_cpu=300.0, failures=None):
-    apps = bench.define_apps(tmp_path, postgres_url=None)
-    results, failed = {}, {}
+def fake_run(tmp_path, rates=None, cpus=None, cpu="Test CPU 9000", **changes) -> dict:
+    """A clean run of every app: 8,000 req/s for (a), 5,000 for the rest, unless told."""
+    apps = run.define_apps(tmp_path, postgres_url=None)
+    rates, cpus = rates or {}, cpus or {}
+    results, failures = {}, {}
     for app in apps:
         for endpoint in app.endpoints:
-            rate = {"a": 8000.0, "d": d_rate}.get(app.key, 5000.0)
-            cpu = d_cpu if app.key == "d" else 300.0
-            results[(app.key, endpoint)] = [run(rate, cpu) for _ in range(ARGS.rounds)]
-            failed[(app.key, endpoint)] = {}
-    failed.update(failures or {})
-    return bench.report(apps, results, failed, ARGS, META)
+            job = f"{app.key}/{endpoint}"
+            default = 8000.0 if job == "a/read" else 5000.0
+            these_rates = rates.get(job, [default] * ROUNDS)
+            these_cpus = cpus.get(job, [300.0] * ROUNDS)
+            results[job] = [fake_round(r, c) for r, c in zip(these_rates, these_cpus, strict=True)]
+            failures[job] = {}
+    writes = {
+        app.key: {"stored": 15_000, "answered": 14_990, "runs": ROUNDS + 1}
+        for app in apps
+        if app.write
+    }
+    record = {
+        "meta": {
+            "date": "2026-11-26 10:00 UTC",
+            "cpu": cpu,
+            "machine": f"2 cores, {cpu}",
+            "versions": "-",
+            "load_before": "0.1",
+            "load_after": "2.0",
+            "quick": False,
+            "settings": SETTINGS,
+        },
+        "apps": [{"key": a.key, "label": a.label, "workers": a.workers} for a in apps],
+        "results": results,
+        "failures": failures,
+        "writes": writes,
+        "server_errors": {app.key: {} for app in apps},
+    }
+    record.update(changes)
+    return record
 
 
-def targets(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.startswith("- ") and ": 03 " in line]
+def layer(text: str, start: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(f"- {start}"))
 
 
-def test_every_app_and_endpoint_gets_a_row(tmp_path):
-    text, clean = make_report(tmp_path)
-    rows = [line for line in text.splitlines() if line.startswith("| (")]
-    assert len(rows) == sum(len(app.endpoints) for app in bench.define_apps(tmp_path, None))
-    assert clean
+def table_row(text: str, key: str, section: str = "**Reads**") -> list[str]:
+    part = text.split(section, 1)[1]
+    line = next(line for line in part.splitlines() if line.startswith(f"| ({key}) "))
+    return [cell.strip() for cell in line.strip("|").split("|")]
 
 
-def test_ratios_are_to_the_bare_hello_world(tmp_path):
-    text, _ = make_report(tmp_path, d_rate=4000.0)
-    assert "- NOT met: 03 read ≥ 0.6 × bare Flask: 0.50 ×" in text
+# -- wrk's output ----------------------------------------------------------------------
+
+
+def test_parse_wrk_counts_2xx_only_and_names_every_failure():
+    result = run.parse_wrk(WRK_OUTPUT)
+    assert result["ok"] == 2800
+    assert result["ok_per_s"] == pytest.approx(2800 / 3)
+    assert result["failures"] == {"HTTP 500": 30, "socket timeout": 2}
+    assert (result["p50_us"], result["p99_us"]) == (16900, 22300)
+
+
+def test_parse_wrk_refuses_output_without_the_script_line():
+    without = "\n".join(line for line in WRK_OUTPUT.splitlines() if not line.startswith("BENCH"))
+    with pytest.raises(ValueError, match="one BENCH line"):
+        run.parse_wrk(without)
+
+
+def test_the_lua_script_prints_what_parse_wrk_reads():
+    lua = (run.WRK_SCRIPT).read_text()
+    fields = json.loads(WRK_OUTPUT.splitlines()[-1].removeprefix("BENCH ")).keys()
+    for name in fields:
+        assert f'"{name}"' in lua
+
+
+def test_logged_errors_names_each_exception():
+    log = (
+        "[ERROR] Unhandled exception\nTraceback (most recent call last):\n"
+        '  File "api.py", line 9, in create_post\n    Session.commit()\n'
+        "sqlite3.OperationalError: database is locked\n\n"
+        "The above exception was the direct cause of the following exception:\n\n"
+        'Traceback (most recent call last):\n  File "base.py", line 1\n'
+        "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) database is locked\n"
+        "[2026-11-26] [WARNING] unrelated line\n"
+    )
+    assert run.logged_errors(log) == {
+        "sqlite3.OperationalError: database is locked": 1,
+        "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) database is locked": 1,
+    }
+    assert run.logged_errors("[INFO] Booting worker with pid: 12\n") == {}
+
+
+# -- the checks and the exit code ------------------------------------------------------
+
+
+def test_a_clean_run_has_no_problems(tmp_path):
+    assert report.problems(fake_run(tmp_path)) == []
+
+
+def test_a_failed_request_is_a_problem(tmp_path):
+    record = fake_run(tmp_path)
+    record["failures"]["d/write"] = {"HTTP 500": 3}
+    assert report.problems(record) == ["(d) write: 3 × HTTP 500"]
+
+
+def test_a_traceback_in_a_server_log_is_a_problem(tmp_path):
+    record = fake_run(tmp_path)
+    record["server_errors"]["b"] = {"sqlite3.OperationalError: database is locked": 2}
+    assert report.problems(record) == [
+        "(b): 2 × `sqlite3.OperationalError: database is locked` in the server log"
+    ]
 
 
 @pytest.mark.parametrize(
-    ("d_rate", "d_cpu", "verdict"),
+    ("stored", "answered", "problem"),
     [
-        (5100.0, 300.0, "met"),  # faster than 02
-        (4900.0, 300.0, "met within noise (3 %)"),  # 2 % slower: noise
-        (4000.0, 300.0, "met within noise (3 %)"),  # slower, but no more CPU per request
-        (4000.0, 330.0, "NOT met"),  # slower and 10 % more CPU per request
+        (1000, 1000, None),
+        (1064, 1000, None),  # 4 runs × 16 connections may be cut off when wrk stops
+        (1065, 1000, "65 writes stored without a 2xx answer"),
+        (999, 1000, "1 writes answered with 2xx are not in the database"),
     ],
 )
-def test_03_against_02(tmp_path, d_rate, d_cpu, verdict):
-    text, _ = make_report(tmp_path, d_rate=d_rate, d_cpu=d_cpu)
-    line = next(t for t in targets(text) if "not slower than 02" in t)
-    assert line.startswith(f"- {verdict}: ")
+def test_rows_written_are_counted_against_2xx_answers(tmp_path, stored, answered, problem):
+    record = fake_run(tmp_path)
+    record["writes"]["d"] = {"stored": stored, "answered": answered, "runs": 4}
+    found = report.problems(record)
+    if problem is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and problem in found[0]
 
 
-def test_a_failed_write_fails_the_target_and_the_run(tmp_path):
-    text, clean = make_report(tmp_path, failures={("d", "write"): {"HTTP 500": 3}})
-    assert "- NOT met: SQLite writes from 16 concurrent clients without errors: 3 failed" in text
-    assert "3 × HTTP 500" in text
-    assert not clean
+def write_runs(folder, *records) -> None:
+    folder.mkdir(exist_ok=True)
+    for n, record in enumerate(records):
+        (folder / f"2026-11-26T10000{n}Z.json").write_text(json.dumps(record))
+
+
+def test_report_only_exits_with_an_error_when_a_kept_run_failed(tmp_path):
+    bad = fake_run(tmp_path)
+    bad["failures"]["c/write"] = {"socket timeout": 1}
+    write_runs(tmp_path / "runs", fake_run(tmp_path), bad)
+    argv = ["--report-only", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "b.md")]
+    assert run.main(argv) == 1
+    (tmp_path / "runs" / "2026-11-26T100001Z.json").unlink()
+    assert run.main(argv) == 0
+    assert (tmp_path / "b.md").read_text() == report.render([fake_run(tmp_path)])
+
+
+@pytest.mark.parametrize(("lost", "code"), [(0, 0), (5, 1)])
+def test_a_measured_run_exits_with_an_error_when_a_check_fails(tmp_path, monkeypatch, lost, code):
+    record = fake_run(tmp_path)
+    record["writes"]["b"]["stored"] = record["writes"]["b"]["answered"] - lost
+    monkeypatch.setattr(run, "measure", lambda args: record)
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/" + name)
+    argv = ["--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "bench.md")]
+    assert run.main(argv) == code
+    assert len(list((tmp_path / "runs").glob("*.json"))) == 1
+
+
+# -- the arithmetic --------------------------------------------------------------------
+
+
+def test_ratios_are_medians_of_round_by_round_ratios_not_ratios_of_medians(tmp_path):
+    # Round ratios 0.25, 0.75, 1.00: their median is 0.75, while the ratio of the
+    # medians, 2,000 / 4,000, would be 0.50.
+    record = fake_run(
+        tmp_path,
+        rates={"a/read": [4000, 4000, 2000], "d/read": [1000, 3000, 2000]},
+    )
+    text = report.render([record])
+    cells = table_row(text, "d")
+    assert cells[1] == "2,000"  # req/s: the median round
+    assert cells[2] == "**0.75**"
+    assert "(d) against (a′): 0.40 × the requests/s" in text  # 1000/5000, 3000/5000, 2000/5000
+
+
+def test_throughput_and_cpu_are_judged_separately(tmp_path):
+    # 03 answers 20 % fewer requests/s in every round, at the same CPU per request
+    # within noise: that is "fewer requests/s", not "within noise".
+    record = fake_run(
+        tmp_path,
+        rates={"d/read": [4000, 4000, 4000]},
+        cpus={"d/read": [290, 300, 310], "c/read": [300, 300, 300]},
+    )
+    line = layer(report.render([record]), "Flask-SQLAlchemy, reads, (c) against (d)")
+    assert "1.25 × the requests/s, more in every round" in line
+    assert "1.00 × the CPU per request (+0 µs), no clear difference" in line
+
+
+def test_a_clear_difference_needs_every_round_of_every_run(tmp_path):
+    one = fake_run(tmp_path, rates={"b/write": [6000, 6000, 6000]})
+    other = fake_run(tmp_path, rates={"b/write": [6000, 4900, 6000]})
+    line = "sqlite3 instead of the ORM, writes, (b) against (d)"
+    assert "1.20 × the requests/s, more in every round;" in layer(report.render([one]), line)
+    both = layer(report.render([one, other]), line)
+    assert "1.20 [1.20–1.20] × the requests/s, no clear difference: the rounds" in both
+
+
+def test_more_workers_show_the_p99_latency(tmp_path):
+    record = fake_run(tmp_path)
+    record["results"]["e/write"] = [fake_round(6000, p99=62_000) for _ in range(ROUNDS)]
+    line = layer(report.render([record]), "4 workers instead of 2, writes")
+    assert line.endswith("p99 latency 4.0 → 62.0 ms")
+
+
+# -- several runs ----------------------------------------------------------------------
+
+
+def test_two_runs_show_the_median_and_the_lowest_and_highest_run(tmp_path):
+    slow = fake_run(tmp_path, rates={"d/read": [3000] * ROUNDS})
+    fast = fake_run(tmp_path, rates={"d/read": [4000] * ROUNDS})
+    text = report.render([slow, fast])
+    cells = table_row(text, "d")
+    assert cells[1] == "3,500 [3,000–4,000]"
+    assert cells[2] == "**0.44** [0.38–0.50]"
+    assert "One run only" not in text
+    assert "**Runs** merged below (2):" in text
+
+
+def test_one_run_says_that_it_has_no_spread(tmp_path):
+    text = report.render([fake_run(tmp_path)])
+    assert "[" not in table_row(text, "d")[1]
+    assert "**One run only:**" in text
+
+
+def test_the_machine_is_named_and_mixed_machines_are_flagged(tmp_path):
+    same = report.render([fake_run(tmp_path), fake_run(tmp_path)])
+    assert "**Machine:** Test CPU 9000, in all 2 run(s)." in same
+    mixed = report.render([fake_run(tmp_path), fake_run(tmp_path, cpu="Other CPU")])
+    assert "different processors" in mixed
+
+
+def test_every_row_is_in_a_table_and_a_chart(tmp_path):
+    text = report.render([fake_run(tmp_path)])
+    apps = run.define_apps(tmp_path, postgres_url=None)
+    rows = [line for line in text.splitlines() if line.startswith("| (")]
+    assert len(rows) == sum(len(app.endpoints) for app in apps)
+    charts = re.findall(r"```mermaid\nxychart-beta horizontal\n(.*?)```", text, re.S)
+    assert len(charts) == 2
+    bars = [re.search(r"bar \[(.*)\]", chart).group(1).split(", ") for chart in charts]
+    assert [len(b) for b in bars] == [len(apps), sum(app.write for app in apps)]
+    assert bars[0][0] == "8000"
+
+
+def test_the_report_speaks_to_readers(tmp_path):
+    text = report.render([fake_run(tmp_path)]).lower()
+    for word in ("issue", "target", "ticket"):
+        assert word not in text

@@ -1,4 +1,4 @@
-"""Chapter 03 plus its earlier list route, which built an ORM object per row.
+"""Chapter 03 plus a list route that builds an ORM object per row: a variant.
 
 Served from the chapter folder (``--chdir``), so ``blog`` is chapter 03's package.
 Only the extra route differs: GET /users-as-objects answers with the same JSON as

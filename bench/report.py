@@ -1,0 +1,285 @@
+"""Turn the kept benchmark runs (captures/bench-runs/*.json) into captures/bench.md.
+
+Within one run, every number is the median over its rounds; a ratio between two
+apps is the median of the round-by-round ratios, each round's apps having shared
+the same moment of the machine. Across runs, the tables show the median run and,
+in brackets, the lowest and highest run. Pass/fail checks are about correctness
+only (failed requests, rows written, errors in the server logs); comparisons are
+described, never judged against a fixed target.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections.abc import Callable
+from pathlib import Path
+
+# Ratios and CPU comparisons, in this order, under "Layer by layer":
+# (text, the app/endpoint measured, the app/endpoint it is compared with).
+COMPARISONS = [
+    ("JSON of 20 users instead of a short text, (a′) against (a)", "a′/read", "a/read"),
+    ("reading them from SQLite, the chapter's way, (d) against (a′)", "d/read", "a′/read"),
+    ("rows from a connection instead of the session, (d″) against (d)", "d″/read", "d/read"),
+    ("ORM objects instead of rows, (d′) against (d)", "d′/read", "d/read"),
+    ("Flask-SQLAlchemy, reads, (c) against (d)", "c/read", "d/read"),
+    ("Flask-SQLAlchemy, writes, (c) against (d)", "c/write", "d/write"),
+    ("sqlite3, a connection per request, reads, (b) against (d)", "b/read", "d/read"),
+    ("sqlite3 instead of the ORM, writes, (b) against (d)", "b/write", "d/write"),
+    ("sqlite3 instead of the ORM, writes, (b) against (c)", "b/write", "c/write"),
+    ("writing instead of reading, (d)", "d/write", "d/read"),
+    ("4 workers instead of 2, reads, (e) against (d)", "e/read", "d/read"),
+    ("4 workers instead of 2, writes, (e) against (d)", "e/write", "d/write"),
+    ("PostgreSQL instead of SQLite, reads, (f) against (e)", "f/read", "e/read"),
+    ("PostgreSQL instead of SQLite, writes, (f) against (e)", "f/write", "e/write"),
+    ("FastAPI under uvicorn, reads, (g) against (d)", "g/read", "d/read"),
+    ("FastAPI under uvicorn, writes, (g) against (d)", "g/write", "d/write"),
+]
+
+
+def load_runs(folder: Path) -> list[dict]:
+    """Every kept run, oldest first (the file names are UTC timestamps)."""
+    return [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+
+
+# -- arithmetic ------------------------------------------------------------------------
+
+
+def paired(runs: list[dict], others: list[dict], key: str) -> list[float]:
+    """Round by round ratios: each round against the other app's run in the same round."""
+    # A run in which an app answered nothing (a failed run) has no ratio, not a crash.
+    return [
+        run[key] / other[key] if other[key] else math.nan
+        for run, other in zip(runs, others, strict=True)
+    ]
+
+
+def row(run: dict, job: str) -> dict[str, float]:
+    """One app and endpoint in one run: medians over the rounds."""
+    rounds, ceiling = run["results"][job], run["results"]["a/read"]
+
+    def median(key: str) -> float:
+        return statistics.median(r[key] for r in rounds)
+
+    return {
+        "ok_per_s": median("ok_per_s"),
+        "ratio": statistics.median(paired(rounds, ceiling, "ok_per_s")),
+        "cpu_us": median("cpu_us"),
+        "wrk_cpu_us": median("wrk_cpu_us"),
+        "p50_us": median("p50_us"),
+        "p99_us": median("p99_us"),
+    }
+
+
+def spread(values: list[float], fmt: Callable[[float], str]) -> str:
+    """The median run, and with two runs or more the lowest and highest in brackets."""
+    text = fmt(statistics.median(values))
+    if len(values) > 1:
+        text += f" [{fmt(min(values))}–{fmt(max(values))}]"
+    return text
+
+
+def judge(ratios: list[float], more: str, less: str) -> str:
+    """Clear only when every round, in every run, points the same way."""
+    if all(r > 1 for r in ratios):
+        return f"{more} in every round"
+    if all(r < 1 for r in ratios):
+        return f"{less} in every round"
+    return "no clear difference: the rounds fall on both sides"
+
+
+def comparison(runs: list[dict], text: str, new: str, old: str) -> str | None:
+    """One "Layer by layer" line: throughput and CPU per request, each judged on its own."""
+    runs = [run for run in runs if new in run["results"] and old in run["results"]]
+    if not runs:
+        return None
+    rates, cpus, extra_cpu, all_rates, all_cpus, p99 = [], [], [], [], [], []
+    for run in runs:
+        these, those = run["results"][new], run["results"][old]
+        rate_ratios, cpu_ratios = paired(these, those, "ok_per_s"), paired(these, those, "cpu_us")
+        all_rates += rate_ratios
+        all_cpus += cpu_ratios
+        rates.append(statistics.median(rate_ratios))
+        cpus.append(statistics.median(cpu_ratios))
+        differences = [a["cpu_us"] - b["cpu_us"] for a, b in zip(these, those, strict=True)]
+        extra_cpu.append(statistics.median(differences))
+        p99.append((row(run, old)["p99_us"] / 1000, row(run, new)["p99_us"] / 1000))
+    line = (
+        f"- {text}: {spread(rates, '{:.2f}'.format)} × the requests/s, "
+        f"{judge(all_rates, 'more', 'fewer')}; "
+        f"{spread(cpus, '{:.2f}'.format)} × the CPU per request "
+        f"({spread(extra_cpu, '{:+,.0f}'.format)} µs), "
+        f"{judge(all_cpus, 'more', 'less')}"
+    )
+    if "workers" in text:
+        before = statistics.median(p[0] for p in p99)
+        after = statistics.median(p[1] for p in p99)
+        line += f"; p99 latency {before:.1f} → {after:.1f} ms"
+    return line
+
+
+def problems(run: dict) -> list[str]:
+    """What makes a run fail: any failed request, lost or unexplained rows, a traceback."""
+    found = []
+    connections = run["meta"]["settings"]["connections"]
+    for job, kinds in run["failures"].items():
+        for kind, n in sorted(kinds.items()):
+            found.append(f"({job.replace('/', ') ')}: {n} × {kind}")
+    for key, errors in run["server_errors"].items():
+        for exception, count in sorted(errors.items()):
+            found.append(f"({key}): {count} × `{exception}` in the server log")
+    for key, counts in run["writes"].items():
+        lost = counts["answered"] - counts["stored"]
+        unanswered = counts["stored"] - counts["answered"]
+        in_flight = connections * counts["runs"]  # at most this many cut off by wrk's end
+        if lost > 0:
+            found.append(f"({key}): {lost} writes answered with 2xx are not in the database")
+        if unanswered > in_flight:
+            found.append(
+                f"({key}): {unanswered} writes stored without a 2xx answer, "
+                f"more than the {in_flight} requests in flight when the load stopped"
+            )
+    return found
+
+
+# -- text ------------------------------------------------------------------------------
+
+
+def plain(label: str) -> str:
+    return label.replace("`", "")
+
+
+def render(runs: list[dict]) -> str:
+    latest = runs[-1]
+    apps = latest["apps"]  # the rows, in the latest run's order
+    settings = latest["meta"]["settings"]
+    n = len(runs)
+    warmup = "no warm-up"
+    if settings["warmup"]:
+        warmup = f"{settings['warmup']:g} s warm-up per app and endpoint"
+
+    def values(job: str, key: str) -> list[float]:
+        return [row(run, job)[key] for run in runs if job in run["results"]]
+
+    def table(endpoint: str) -> list[str]:
+        lines = [
+            "| app | req/s | × (a) | app CPU µs | wrk CPU µs | p50 / p99 ms |",
+            "|---|--:|--:|--:|--:|--:|",
+        ]
+        for app in apps:
+            job = f"{app['key']}/{endpoint}"
+            if job not in latest["results"]:
+                continue
+            ratio = spread(values(job, "ratio"), "{:.2f}".format)
+            bold, _, rest = ratio.partition(" ")
+            lines.append(
+                f"| ({app['key']}) {app['label']} "
+                f"| {spread(values(job, 'ok_per_s'), '{:,.0f}'.format)} "
+                f"| **{bold}**{' ' + rest if rest else ''} "
+                f"| {spread(values(job, 'cpu_us'), '{:,.0f}'.format)} "
+                f"| {spread(values(job, 'wrk_cpu_us'), '{:,.0f}'.format)} "
+                f"| {statistics.median(values(job, 'p50_us')) / 1000:.1f} / "
+                f"{statistics.median(values(job, 'p99_us')) / 1000:.1f} |"
+            )
+        return lines
+
+    def chart(endpoint: str, title: str) -> list[str]:
+        jobs = [(a, f"{a['key']}/{endpoint}") for a in apps]
+        jobs = [(a, job) for a, job in jobs if job in latest["results"]]
+        rates = [statistics.median(values(job, "ok_per_s")) for _, job in jobs]
+        labels = ", ".join(f'"({a["key"]}) {plain(a["label"])}"' for a, _ in jobs)
+        top = max(rates) * 1.1
+        step = 10 ** max(len(str(int(top))) - 2, 0)
+        return [
+            "```mermaid",
+            "xychart-beta horizontal",
+            f'    title "{title}"',
+            f"    x-axis [{labels}]",
+            f'    y-axis "2xx answers per second" 0 --> {int(top / step + 1) * step}',
+            f"    bar [{', '.join(f'{rate:.0f}' for rate in rates)}]",
+            "```",
+        ]
+
+    cpus = sorted({run["meta"]["cpu"] for run in runs})
+    run_lines = []
+    for number, run in enumerate(runs, 1):
+        meta, found = run["meta"], problems(run)
+        stored = sum(w["stored"] for w in run["writes"].values())
+        answered = sum(w["answered"] for w in run["writes"].values())
+        checks = "; ".join(found) if found else "all passed"
+        run_lines.append(
+            f"{number}. {meta['date']}{' (quick)' if meta['quick'] else ''}: {meta['machine']}; "
+            f"1-minute load average {meta['load_before']} before, {meta['load_after']} at "
+            f"the end. Writes stored {stored:,}, 2xx answers to writes {answered:,}. "
+            f"Checks: {checks}."
+        )
+
+    ceiling = values("a/read", "wrk_cpu_us"), values("a/read", "cpu_us")
+    wrk_share = [w / (w + c) for w, c in zip(*ceiling, strict=True)]
+    layers = [
+        line
+        for text, new, old in COMPARISONS
+        if (line := comparison(runs, text, new, old)) is not None
+    ]
+    read_title = f"GET /users, 2xx answers per second (median of {n} run(s))"
+    write_title = f"POST /users/1/posts, 2xx answers per second (median of {n} run(s))"
+    lines = [
+        "<!-- Written by bench/run.py from captures/bench-runs/. Do not edit by hand. -->",
+        "",
+        f"**Machine:** {', '.join(cpus)}"
+        + (
+            " (the runs come from different processors, so their spread mixes machines)."
+            if len(cpus) > 1
+            else f", in all {n} run(s)."
+        ),
+        "",
+        f"**Versions** (latest run): {latest['meta']['versions']}.",
+        "",
+        f"**Settings:** gunicorn sync workers with `bench/gunicorn.conf.py`, uvicorn for (g); "
+        f"wrk with {settings['threads']} threads and {settings['connections']} connections on "
+        f"loopback; {warmup}, then {settings['rounds']} round(s) of "
+        f"{settings['read_seconds']:g} s per read and "
+        f"{settings['write_seconds']:g} s per write, apps in rotating order; "
+        f"{settings['users']} users in every database; each write adds a post to user 1.",
+        "",
+        f"**Runs** merged below ({n}):",
+        "",
+        *run_lines,
+        "",
+        f"**Reads**, `GET /users` ({settings['users']} users as JSON; (a) answers `GET /` "
+        "with a short text):",
+        "",
+        *table("read"),
+        "",
+        *chart("read", read_title),
+        "",
+        "**Writes**, `POST /users/1/posts` (validate, insert, commit, answer with the post):",
+        "",
+        *table("write"),
+        "",
+        *chart("write", write_title),
+        "",
+        "*req/s* counts 2xx answers only. *× (a)* is the median of each round's ratio to (a) "
+        "in the same round. *app CPU µs* is the CPU time of the app's server processes "
+        "(master and workers, not PostgreSQL) per answered request; *wrk CPU µs* is the load "
+        "generator's. Each number is the median over a run's rounds, then the median run"
+        + (", with the lowest and highest run in brackets." if n > 1 else ".")
+        + (
+            ""
+            if n > 1
+            else " **One run only:** there is no spread across runs to show yet, so do not "
+            "read much into small differences."
+        ),
+        "",
+        f"**The load generator:** on (a), wrk spent "
+        f"{spread([w * 100 for w in wrk_share], '{:.0f}'.format)} % of the CPU time that wrk "
+        "and the app spent together per request.",
+        "",
+        "**Layer by layer** (ratios are medians of the round-by-round ratios; a difference is "
+        "called clear only when every round of every run points the same way):",
+        "",
+        *layers,
+        "",
+    ]
+    return "\n".join(lines)
