@@ -114,4 +114,3 @@ def count_rows(engine: Engine) -> Callable[[], dict[str, int]]:
             }
 
     return count
-
