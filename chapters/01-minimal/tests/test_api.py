@@ -38,6 +38,11 @@ def test_users_have_64_bit_ids(client, database):
     assert client.get(f"/users/{2**31}/posts").json == []
 
 
+def test_debug_is_off_unless_asked(app):
+    # Only `flask run --debug` or FLASK_DEBUG=1 turns it on; the tests clear both.
+    assert not app.debug
+
+
 def test_users_start_empty(client):
     assert client.get("/users").json == []
 
