@@ -37,4 +37,6 @@ def test_init_db_makes_a_private_file_in_wal_mode(runner, app, tmp_path, monkeyp
     assert stat.S_IMODE(path.stat().st_mode) == 0o600  # yours only, not readable by all
     connection = sqlite3.connect(path)
     assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    connection.execute("CREATE TABLE scratch (x)")  # a write creates the -wal file
+    assert stat.S_IMODE(path.with_name("new.sqlite-wal").stat().st_mode) == 0o600
     connection.close()
