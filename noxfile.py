@@ -40,6 +40,7 @@ nox.options.sessions = [
     "pitfalls",
     "docs",
     "repo",
+    "proofs",
     "browser",
     "bench-quick",
 ]
@@ -105,6 +106,13 @@ def pitfalls(session: nox.Session) -> None:
     session.install(*PITFALLS_REQUIREMENTS, *CONSTRAINTS, env=SESSION_ENV)
     session.run("pytest", "-W", "error", str(ROOT / "pitfalls"), *session.posargs)
     session.run("python", "-m", "tools.capture", "--check")
+
+
+@nox.session
+def proofs(session: nox.Session) -> None:
+    """Remove each proven fix from a copy of its chapter; its guard tests must fail."""
+    session.install(*PITFALLS_REQUIREMENTS, *CONSTRAINTS, env=SESSION_ENV)
+    session.run("python", "-m", "tools.proofs", *session.posargs)
 
 
 @nox.session

@@ -406,14 +406,14 @@ PARTS = {
         ),
         PartDiff(
             "errors",
-            "app.py:handle_http_error,handle_unexpected_error",
-            "blog/errors.py:handle_http_error,handle_unexpected_error,init_app",
+            "app.py:handle_http_error,handle_database_busy,handle_unexpected_error",
+            "blog/errors.py:handle_http_error,handle_database_busy,handle_unexpected_error,init_app",
         ),
         PartDiff("init-db", "app.py:init_db_command", "blog/cli.py:init_db_command"),
         PartDiff(
             "users",
             "app.py:list_users,create_user,get_user",
-            "blog/api.py:USER_LIST,list_users,create_user,get_user",
+            "blog/api.py:list_users,create_user,get_user",
         ),
         PartDiff(
             "posts",

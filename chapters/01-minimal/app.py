@@ -6,26 +6,38 @@ flask --app app run         serve on http://127.0.0.1:5000
 
 from __future__ import annotations
 
-import os
+import json
 import re
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask, abort, g, request, url_for
+from markupsafe import escape
 from werkzeug.exceptions import (
     BadRequest,
     HTTPException,
     InternalServerError,
     RequestEntityTooLarge,
+    ServiceUnavailable,
 )
+from werkzeug.routing import IntegerConverter
+from werkzeug.wrappers import Response
 
 app = Flask(__name__)
 app.config.from_mapping(
     # The database file; tests point this at a temporary file.
-    DATABASE=os.environ.get("BLOG_DATABASE", "blog.sqlite"),
-    MAX_CONTENT_LENGTH=64 * 1024,
+    DATABASE="blog.sqlite",
+    # Seconds a writer waits for a lock; after that the client gets a 503.
+    SQLITE_TIMEOUT=5.0,
+    # The most a request body may hold, checked when the body is read. The
+    # longest valid post takes 122,426 bytes when every character is an emoji
+    # that the client escapes as JSON does by default (12 bytes each).
+    MAX_CONTENT_LENGTH=128 * 1024,
 )
+# FLASK_* variables override the defaults, e.g. FLASK_DATABASE=/srv/blog.sqlite.
+app.config.from_prefixed_env()
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -41,29 +53,35 @@ CREATE TABLE IF NOT EXISTS posts (
 );
 CREATE INDEX IF NOT EXISTS posts_user_id ON posts (user_id);
 """
+# The largest id SQLite can store: a larger number in a URL cannot be a user,
+# and sending it to SQLite would be an error (a 500), not a 404.
+MAX_ID = 2**63 - 1
 
 
 def get_db() -> sqlite3.Connection:
     """One connection per request, opened on first use and kept on ``g``."""
     if "db" not in g:
-        g.db = sqlite3.connect(app.config["DATABASE"], timeout=5.0)
+        g.db = sqlite3.connect(app.config["DATABASE"], timeout=app.config["SQLITE_TIMEOUT"])
         g.db.row_factory = sqlite3.Row
+        # Off by default, and per connection: SQLite checks foreign keys only when asked.
         g.db.execute("PRAGMA foreign_keys = ON")
     return g.db
 
 
 @app.teardown_appcontext
 def close_db(exc: BaseException | None = None) -> None:
-    """Runs after every request, even a failed one: roll back and close."""
+    """Runs after every request, even a failed one: close the connection."""
     db = g.pop("db", None)
     if db is not None:
-        db.rollback()  # anything not committed by the view is undone
-        db.close()
+        db.close()  # without commit(), what the view did not commit is discarded
 
 
 @app.cli.command("init-db")
 def init_db_command() -> None:
     """Create the tables that do not exist yet. Existing rows are kept."""
+    # Create the file for your user only, before SQLite creates it readable by
+    # all; its -wal and -shm files take the same permissions.
+    Path(app.config["DATABASE"]).touch(mode=0o600)
     db = get_db()
     db.executescript(SCHEMA)
     db.execute("PRAGMA journal_mode=WAL")  # stored in the file: set once here
@@ -100,11 +118,12 @@ def json_body(fields: dict[str, int]) -> dict[str, str]:
         value = data[name]
         if not isinstance(value, str):
             abort(400, f"'{name}' must be a string.")
+        # Measured as sent, so the longest valid body has a known size.
+        if len(value) > max_length:
+            abort(400, f"'{name}' must be at most {max_length} characters.")
         value = value.strip()
         if not value:
             abort(400, f"'{name}' must not be empty.")
-        if len(value) > max_length:
-            abort(400, f"'{name}' must be at most {max_length} characters.")
         if "\x00" in value:
             abort(400, f"'{name}' must not contain NUL characters.")
         try:
@@ -115,9 +134,24 @@ def json_body(fields: dict[str, int]) -> dict[str, str]:
     return clean
 
 
+class IdConverter(IntegerConverter):
+    """``<id:...>`` in a route: like ``<int:...>``, but ASCII digits only.
+
+    ``int`` also takes other scripts' digits ("١", "１"), so one user would have
+    many URLs, and a proxy rule or cache key written for /users/1 would miss some.
+    """
+
+    regex = r"[0-9]+"
+
+
+app.url_map.converters["id"] = IdConverter
+
+
 @app.get("/")
 def index() -> str:
-    users = url_for("list_users")
+    # The URL can carry text from the request (the SCRIPT_NAME a proxy sends),
+    # so it is escaped before it goes into HTML.
+    users = escape(url_for("list_users"))
     return f'<h1>The blog is up</h1><p>The API starts at <a href="{users}">{users}</a>.</p>'
 
 
@@ -148,12 +182,12 @@ def create_user() -> tuple[dict[str, Any], int]:
     return get_user(cursor.lastrowid), 201
 
 
-@app.get("/users/<int:user_id>")
+@app.get("/users/<id:user_id>")
 def get_user(user_id: int) -> dict[str, Any]:
     return dict(get_user_or_404(user_id))
 
 
-@app.get("/users/<int:user_id>/posts")
+@app.get("/users/<id:user_id>/posts")
 def list_posts(user_id: int) -> list[dict[str, Any]]:
     get_user_or_404(user_id)
     rows = get_db().execute(
@@ -163,16 +197,19 @@ def list_posts(user_id: int) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
-@app.post("/users/<int:user_id>/posts")
+@app.post("/users/<id:user_id>/posts")
 def create_post(user_id: int) -> tuple[dict[str, Any], int]:
     get_user_or_404(user_id)
     data = json_body(POST_FIELDS)
     db = get_db()
-    cursor = db.execute(
-        "INSERT INTO posts (user_id, title, body) VALUES (?, ?, ?)",
-        (user_id, data["title"], data["body"]),
-    )
-    db.commit()
+    try:
+        cursor = db.execute(
+            "INSERT INTO posts (user_id, title, body) VALUES (?, ?, ?)",
+            (user_id, data["title"], data["body"]),
+        )
+        db.commit()
+    except sqlite3.IntegrityError:  # the user was deleted since we looked it up
+        abort(404, f"There is no user with id {user_id}.")
     row = db.execute(
         "SELECT id, user_id, title, body FROM posts WHERE id = ?", (cursor.lastrowid,)
     ).fetchone()
@@ -181,7 +218,7 @@ def create_post(user_id: int) -> tuple[dict[str, Any], int]:
 
 def get_user_or_404(user_id: int) -> sqlite3.Row:
     row = None
-    if user_id <= 2**63 - 1:  # larger ids cannot exist in SQLite
+    if user_id <= MAX_ID:
         row = (
             get_db()
             .execute("SELECT id, username, email FROM users WHERE id = ?", (user_id,))
@@ -193,12 +230,26 @@ def get_user_or_404(user_id: int) -> sqlite3.Row:
 
 
 @app.errorhandler(HTTPException)
-def handle_http_error(error: HTTPException) -> tuple[dict[str, str], int]:
-    return {"error": error.name, "message": error.description or ""}, error.code or 500
+def handle_http_error(error: HTTPException) -> Response:
+    """400, 404, 405, 413, ...: say what went wrong, in JSON, keeping status and headers."""
+    response = error.get_response()  # keeps the status and headers such as Allow
+    response.set_data(json.dumps({"error": error.name, "message": error.description or ""}))
+    response.content_type = "application/json"
+    return response
+
+
+@app.errorhandler(sqlite3.OperationalError)
+def handle_database_busy(error: sqlite3.OperationalError) -> Response:
+    """Still locked after the timeout: a 503 the client may retry."""
+    if not error.sqlite_errorname.startswith("SQLITE_BUSY"):
+        return handle_unexpected_error(error)
+    busy = ServiceUnavailable("The database is busy. Try again shortly.", retry_after=1)
+    return handle_http_error(busy)
 
 
 @app.errorhandler(Exception)
-def handle_unexpected_error(error: Exception) -> tuple[dict[str, str], int]:
+def handle_unexpected_error(error: Exception) -> Response:
+    """A bug: log the traceback for us, show nothing internal to the client."""
     app.logger.exception("Unhandled exception", exc_info=error)
     return handle_http_error(InternalServerError())
 

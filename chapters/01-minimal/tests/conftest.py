@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 
 import pytest
-from app import SCHEMA
-from app import app as blog_app
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+
+# The app reads FLASK_* variables (FLASK_DEBUG among them) when it is imported,
+# so they are cleared first: the shell the tests run in cannot change them.
+for name in [name for name in os.environ if name.startswith("FLASK_")]:
+    del os.environ[name]
+
+from app import SCHEMA  # noqa: E402
+from app import app as blog_app  # noqa: E402
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """Every route, on the happy path."""
 
+import sqlite3
+
 
 def create_user(client, username="ada", email="ada@example.com"):
     response = client.post("/users", json={"username": username, "email": email})
@@ -12,6 +14,33 @@ def test_index_says_the_app_is_up(client):
     assert response.status_code == 200
     assert b"The blog is up" in response.data
     assert b'href="/users"' in response.data
+
+
+def test_index_escapes_what_comes_from_the_request(client):
+    # A proxy's SCRIPT_NAME ends up in the URLs the app builds, and so in the page.
+    attack = '/x"><script>alert(1)</script>'
+    response = client.get("/", environ_overrides={"SCRIPT_NAME": attack})
+    assert response.status_code == 200
+    assert b"<script>" not in response.data
+    assert b"&lt;script&gt;" in response.data
+
+
+def test_users_have_64_bit_ids(client, database):
+    # Ids above 2**31 - 1 (where a 32-bit INTEGER ends) are users like any other.
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "INSERT INTO users (id, username, email) VALUES (?, 'big', 'big@b.io')", (2**31,)
+        )
+    connection.close()
+    response = client.get(f"/users/{2**31}")
+    assert response.status_code == 200
+    assert response.json["username"] == "big"
+    assert client.get(f"/users/{2**31}/posts").json == []
+
+
+def test_debug_is_off_unless_asked(app):
+    # Only `flask run --debug` or FLASK_DEBUG=1 turns it on; the tests clear both.
+    assert not app.debug
 
 
 def test_users_start_empty(client):

@@ -59,8 +59,23 @@ def test_body_without_json_content_type(client):
 def test_body_over_the_size_limit(client, app, count_rows):
     huge = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
     response = client.post("/users", json={"username": "ada", "email": huge})
-    assert_json_error(response, 413, "larger than the limit of 65,536 bytes")
+    assert_json_error(response, 413, "larger than the limit of 131,072 bytes")
     assert count_rows() == {"users": 0, "posts": 0}
+
+
+def test_the_longest_valid_post_fits_the_size_limit(client, user_id):
+    # The test client escapes non-ASCII as json.dumps does: 12 bytes per emoji.
+    post = {"title": "\U0001f600" * 200, "body": "\U0001f600" * 10_000}
+    response = client.post(f"/users/{user_id}/posts", json=post)
+    assert response.status_code == 201, response.json
+    assert response.json["body"] == post["body"]
+
+
+def test_the_size_limit_acts_when_the_body_is_read(client, app):
+    # Checks that come first answer first; either way the body is never read.
+    huge = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    assert_json_error(client.post("/users", data=huge, content_type="text/plain"), 415)
+    assert_json_error(client.post("/users/999/posts", json={"title": huge}), 404)
 
 
 def test_duplicate_username_is_a_conflict(client, user_id, count_rows):
@@ -70,9 +85,18 @@ def test_duplicate_username_is_a_conflict(client, user_id, count_rows):
     assert count_rows() == before
 
 
-@pytest.mark.parametrize("path", ["/users/999", "/users/999/posts", f"/users/{2**64}"])
+@pytest.mark.parametrize(
+    "path", ["/users/999", "/users/999/posts", f"/users/{2**63 - 1}", f"/users/{2**63}"]
+)
 def test_unknown_user_is_404(client, path):
     assert_json_error(client.get(path), 404, "no user")
+
+
+# Arabic-Indic and fullwidth "1": Python's int() reads both as 1.
+@pytest.mark.parametrize("path", ["/users/%D9%A1", "/users/%EF%BC%91", "/users/%D9%A1/posts"])
+def test_ids_are_ascii_digits_only(client, user_id, path):
+    assert user_id == 1
+    assert_json_error(client.get(path), 404)
 
 
 def test_post_for_unknown_user_is_404(client, count_rows):
@@ -100,7 +124,10 @@ def test_bad_post_bodies(client, user_id, count_rows, body, words):
 
 def test_unknown_route_and_wrong_method(client):
     assert_json_error(client.get("/nope"), 404)
-    assert_json_error(client.delete("/users"), 405)
+    response = client.delete("/users")
+    assert_json_error(response, 405)
+    # HTTP requires a 405 to list the methods the URL accepts.
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
 
 
 def test_injection_strings_are_stored_as_text(client, count_rows):

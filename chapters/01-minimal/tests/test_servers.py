@@ -43,7 +43,7 @@ def call(url, body=None):
 def flask_run(tmp_path):
     """Start `flask --app <module> run` on a free port; yield its base URL."""
     processes = []
-    env = {**os.environ, "BLOG_DATABASE": str(tmp_path / "blog.sqlite")}
+    env = {**os.environ, "FLASK_DATABASE": str(tmp_path / "blog.sqlite")}
 
     def start(module: str) -> str:
         port = free_port()

@@ -9,13 +9,9 @@ from typing import Any
 from flask import abort, current_app, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-# Largest id an INTEGER primary key can hold in PostgreSQL; bigger ids cannot
-# exist, and comparing with them would be a database error, not a 404.
-MAX_ID = 2**31 - 1
-
 
 @dataclass(frozen=True)
-class Text:
+class TextField:
     """A required string field: trimmed, non-empty, bounded, optionally patterned."""
 
     max_length: int
@@ -24,16 +20,16 @@ class Text:
 
 
 USER_FIELDS = {
-    "username": Text(80, re.compile(r"[A-Za-z0-9_.-]+"), "letters, digits, _ . -"),
-    "email": Text(254, re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+"), "like ada@example.com"),
+    "username": TextField(80, re.compile(r"[A-Za-z0-9_.-]+"), "letters, digits, _ . -"),
+    "email": TextField(254, re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+"), "like ada@example.com"),
 }
 POST_FIELDS = {
-    "title": Text(200),
-    "body": Text(10_000),
+    "title": TextField(200),
+    "body": TextField(10_000),
 }
 
 
-def json_body(fields: dict[str, Text]) -> dict[str, str]:
+def json_body(fields: dict[str, TextField]) -> dict[str, str]:
     """Return the request's JSON object, checked against ``fields``, or abort."""
     if not request.is_json:
         abort(415, "Send a JSON body with 'Content-Type: application/json'.")
@@ -56,14 +52,15 @@ def json_body(fields: dict[str, Text]) -> dict[str, str]:
     return {name: check_text(name, data[name], rule) for name, rule in fields.items()}
 
 
-def check_text(name: str, value: Any, rule: Text) -> str:
+def check_text(name: str, value: Any, rule: TextField) -> str:
     if not isinstance(value, str):
         abort(400, f"'{name}' must be a string.")
+    # Measured as sent, so the longest valid body has a known size (see config.py).
+    if len(value) > rule.max_length:
+        abort(400, f"'{name}' must be at most {rule.max_length} characters.")
     value = value.strip()
     if not value:
         abort(400, f"'{name}' must not be empty.")
-    if len(value) > rule.max_length:
-        abort(400, f"'{name}' must be at most {rule.max_length} characters.")
     if "\x00" in value:  # PostgreSQL cannot store NUL in text
         abort(400, f"'{name}' must not contain NUL characters.")
     try:

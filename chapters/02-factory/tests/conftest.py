@@ -41,6 +41,20 @@ def database_url(tmp_path) -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path) -> None:
+    """Every test starts clean of the shell and of the checkout.
+
+    Flask reads FLASK_DEBUG (and create_app every FLASK_* variable) from the
+    environment, and create_app reads instance/config.py: a learner's own
+    settings must not change what a test sees, nor a test leave files behind.
+    """
+    for name in [name for name in os.environ if name.startswith("FLASK_")]:
+        monkeypatch.delenv(name)
+    instance = str(tmp_path / "instance")
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda app: instance)
+
+
 @pytest.fixture
 def app(database_url: str) -> Iterator[Flask]:
     app = create_app(
@@ -80,6 +94,7 @@ def flask_command(app: Flask, runner: FlaskCliRunner) -> Callable[..., Result]:
 
 @pytest.fixture
 def engine(app: Flask) -> Engine:
+    """The engine every route and command uses: the extension's."""
     with app.app_context():
         return db.engine
 

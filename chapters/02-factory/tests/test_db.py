@@ -1,32 +1,42 @@
 """The session is closed after every request; db only works inside an app context."""
 
-import pytest
-from sqlalchemy import select
+import sqlite3
 
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+
+from blog import api, create_app
 from blog.db import db
-from blog.models import User
+from blog.models import Post, User
 
 
 def test_no_connection_is_left_checked_out(client, engine):
-    client.post("/users", json={"username": "ada", "email": "ada@example.com"})
-    client.get("/users")
-    client.get("/users/1/posts")
-    client.post("/users", data="{bad", content_type="application/json")
-    client.get("/users/12345")
+    response = client.post("/users", json={"username": "ada", "email": "ada@example.com"})
+    assert response.status_code == 201
+    user_id = response.json["id"]
+    assert client.get("/users").status_code == 200
+    assert client.get(f"/users/{user_id}/posts").status_code == 200
+    assert client.post("/users", data="{bad", content_type="application/json").status_code == 400
+    assert client.get(f"/users/{user_id + 1}").status_code == 404
     assert engine.pool.checkedout() == 0
 
 
 def test_a_failed_request_rolls_back(app, client, engine, count_rows, monkeypatch):
-    # Make the commit fail after the user was added to the session.
+    # Make the commit fail after the INSERT reached the database.
     def failing_commit():
+        db.session.flush()
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(db.session, "commit", failing_commit)
     response = client.post("/users", json={"username": "ada", "email": "a@b.io"})
     assert response.status_code == 500
     monkeypatch.undo()
-    assert count_rows() == {"users": 0, "posts": 0}
     assert engine.pool.checkedout() == 0
+    # The next request commits: only its own row may be written, not ada.
+    assert client.post("/users", json={"username": "grace", "email": "g@b.io"}).status_code == 201
+    assert [u["username"] for u in client.get("/users").json] == ["grace"]
+    assert count_rows() == {"users": 1, "posts": 0}
 
 
 def test_db_needs_an_app_context(app):
@@ -40,10 +50,74 @@ def test_db_needs_an_app_context(app):
 @pytest.mark.parametrize("committed", [True, False])
 def test_session_is_removed_at_teardown(app, engine, committed):
     with app.app_context():
-        db.session.add(User(username="ada", email="a@b.io"))
+        user = User(username="ada", email="a@b.io")
+        db.session.add(user)
         db.session.flush()  # a write transaction is open now
         assert engine.pool.checkedout() == 1
         if committed:
             db.session.commit()
-    # Leaving the app context ran Flask-SQLAlchemy's teardown: session removed.
+        session = db.session()
+    # Leaving the app context ran Flask-SQLAlchemy's teardown: the session was
+    # removed (closed, its objects forgotten) and its connection returned.
+    assert user not in session
     assert engine.pool.checkedout() == 0
+
+
+def test_the_user_list_reads_through_the_session(app):
+    # The list sees what the request's own session sees, even before a commit.
+    with app.test_request_context():
+        db.session.add(User(username="ada", email="a@b.io"))
+        db.session.flush()
+        assert [user["username"] for user in api.list_users()] == ["ada"]
+
+
+def test_foreign_keys_are_enforced(app):
+    with app.app_context():
+        db.session.add(Post(user_id=999, title="Orphan", body="Nobody wrote this."))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+
+
+def test_database_errors_do_not_show_the_values(app):
+    """Errors, and the logs they end up in, show the SQL but not the users' data."""
+    with app.app_context():
+        db.session.add(Post(user_id=999, title="Orphan", body="a private message"))
+        with pytest.raises(IntegrityError) as error:
+            db.session.commit()
+    assert "INSERT INTO posts" in str(error.value)
+    assert "a private message" not in str(error.value)
+
+
+def test_a_post_for_a_user_deleted_meanwhile_is_404(client, engine, count_rows, monkeypatch):
+    user_id = client.post("/users", json={"username": "ada", "email": "a@b.io"}).json["id"]
+    read_body = api.json_body
+
+    def delete_the_user_first(fields):  # another request deletes ada mid-way
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": user_id})
+        return read_body(fields)
+
+    monkeypatch.setattr(api, "json_body", delete_the_user_first)
+    response = client.post(f"/users/{user_id}/posts", json={"title": "Hi", "body": "Hello."})
+    assert response.status_code == 404, response.json
+    assert f"no user with id {user_id}" in response.json["message"]
+    assert count_rows() == {"users": 0, "posts": 0}
+
+
+def test_a_database_locked_past_the_timeout_is_a_503(tmp_path):
+    path = tmp_path / "locked.sqlite"
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}", "SQLITE_TIMEOUT": 0.1})
+    with app.app_context():
+        db.create_all()
+    other_writer = sqlite3.connect(path)
+    other_writer.execute("BEGIN IMMEDIATE")  # holds the write lock
+    try:
+        response = app.test_client().post("/users", json={"username": "ada", "email": "a@b.io"})
+    finally:
+        other_writer.rollback()
+        other_writer.close()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json["message"] == "The database is busy. Try again shortly."
+    with app.app_context():
+        db.engine.dispose()

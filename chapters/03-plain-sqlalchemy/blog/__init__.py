@@ -22,7 +22,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     if not app.config["DATABASE_URL"]:
-        os.makedirs(app.instance_path, exist_ok=True)
+        # Only you may enter the folder that holds the data and instance/config.py.
+        os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
         path = os.path.join(app.instance_path, "blog.sqlite")
         app.config["DATABASE_URL"] = f"sqlite:///{path}"
 
@@ -32,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     cli.init_app(app)
     errors.init_app(app)
+    app.url_map.converters["id"] = api.IdConverter  # before the routes that use it
     app.register_blueprint(api.bp)
 
     return app

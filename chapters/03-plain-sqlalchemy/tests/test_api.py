@@ -1,5 +1,7 @@
 """Every route, on the happy path."""
 
+from sqlalchemy import text
+
 
 def create_user(client, username="ada", email="ada@example.com"):
     response = client.post("/users", json={"username": username, "email": email})
@@ -12,6 +14,28 @@ def test_index_says_the_app_is_up(client):
     assert response.status_code == 200
     assert b"The blog is up" in response.data
     assert b'href="/users"' in response.data
+
+
+def test_index_escapes_what_comes_from_the_request(client):
+    # A proxy's SCRIPT_NAME ends up in the URLs the app builds, and so in the page.
+    attack = '/x"><script>alert(1)</script>'
+    response = client.get("/", environ_overrides={"SCRIPT_NAME": attack})
+    assert response.status_code == 200
+    assert b"<script>" not in response.data
+    assert b"&lt;script&gt;" in response.data
+
+
+def test_users_have_64_bit_ids(client, engine):
+    # Ids above 2**31 - 1 (where a 32-bit INTEGER ends) are users like any other.
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO users (id, username, email) VALUES (:id, 'big', 'big@b.io')"),
+            {"id": 2**31},
+        )
+    response = client.get(f"/users/{2**31}")
+    assert response.status_code == 200
+    assert response.json["username"] == "big"
+    assert client.get(f"/users/{2**31}/posts").json == []
 
 
 def test_users_start_empty(client):

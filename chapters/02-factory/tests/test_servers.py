@@ -23,9 +23,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def call(url, method="GET", body=None):
+def call(url, method="GET", body=None, headers=None):
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:
@@ -42,7 +42,7 @@ def call(url, method="GET", body=None):
 def server(request, tmp_path, database_url):
     env = {
         **os.environ,
-        "FLASK_SECRET_KEY": "a-real-secret",
+        "FLASK_SECRET_KEY": "a-real-secret-of-some-length",
         "FLASK_DATABASE_URL": database_url,
     }
     # Tables and demo rows come from the CLI, once, before any worker starts.
@@ -89,11 +89,14 @@ def test_server_serves_every_route(server):
     status, body = call(server + "/users/999")
     assert status == 404
     assert json.loads(body)["error"] == "Not Found"
+    # gunicorn.conf.py trusts no SCRIPT_NAME header, and the page escapes it anyway.
+    status, body = call(server + "/", headers={"SCRIPT_NAME": '/x"><script>alert(1)</script>'})
+    assert (status, b"<script>" in body) == (200, False)
 
 
 def test_gunicorn_refuses_to_start_without_a_secret(database_url):
-    env = {k: v for k, v in os.environ.items() if k != "FLASK_SECRET_KEY"}
-    env["FLASK_DATABASE_URL"] = database_url
+    # Empty, so that no key in instance/config.py can stand in for it.
+    env = {**os.environ, "FLASK_SECRET_KEY": "", "FLASK_DATABASE_URL": database_url}
     result = subprocess.run(
         [BIN / "gunicorn", "--bind", f"127.0.0.1:{free_port()}"],
         cwd=CHAPTER,
