@@ -1,0 +1,75 @@
+"""Checks for JSON request bodies. Every failure becomes a 4xx with a message."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort, current_app, request
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+
+# Largest id an INTEGER primary key can hold in PostgreSQL; bigger ids cannot
+# exist, and comparing with them would be a database error, not a 404.
+MAX_ID = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Text:
+    """A required string field: trimmed, non-empty, bounded, optionally patterned."""
+
+    max_length: int
+    pattern: re.Pattern[str] | None = None
+    hint: str = ""
+
+
+USER_FIELDS = {
+    "username": Text(80, re.compile(r"[A-Za-z0-9_.-]+"), "letters, digits, _ . -"),
+    "email": Text(254, re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+"), "like ada@example.com"),
+}
+POST_FIELDS = {
+    "title": Text(200),
+    "body": Text(10_000),
+}
+
+
+def json_body(fields: dict[str, Text]) -> dict[str, str]:
+    """Return the request's JSON object, checked against ``fields``, or abort."""
+    if not request.is_json:
+        abort(415, "Send a JSON body with 'Content-Type: application/json'.")
+    try:
+        data = request.get_json()
+    except RequestEntityTooLarge:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        abort(413, f"The request body is larger than the limit of {limit:,} bytes.")
+    except (BadRequest, RecursionError):
+        abort(400, "The request body is not valid JSON.")
+    if not isinstance(data, dict):
+        abort(400, "The request body must be a JSON object.")
+
+    missing = sorted(fields.keys() - data.keys())
+    unknown = sorted(data.keys() - fields.keys())
+    if missing:
+        abort(400, f"Missing field(s): {', '.join(missing)}.")
+    if unknown:
+        abort(400, f"Unknown field(s): {', '.join(unknown)}.")
+    return {name: check_text(name, data[name], rule) for name, rule in fields.items()}
+
+
+def check_text(name: str, value: Any, rule: Text) -> str:
+    if not isinstance(value, str):
+        abort(400, f"'{name}' must be a string.")
+    value = value.strip()
+    if not value:
+        abort(400, f"'{name}' must not be empty.")
+    if len(value) > rule.max_length:
+        abort(400, f"'{name}' must be at most {rule.max_length} characters.")
+    if "\x00" in value:  # PostgreSQL cannot store NUL in text
+        abort(400, f"'{name}' must not contain NUL characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        abort(400, f"'{name}' is not valid Unicode text.")
+    if rule.pattern is not None and not rule.pattern.fullmatch(value):
+        abort(400, f"'{name}' is not valid ({rule.hint}).")
+    return value
