@@ -27,6 +27,7 @@ CHAPTERS = {
     "01": ROOT / "chapters/01-minimal",
     "02": ROOT / "chapters/02-factory",
     "03": ROOT / "chapters/03-plain-sqlalchemy",
+    "04": ROOT / "chapters/04-service",
 }
 CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
 DOCS_REQUIREMENTS = ROOT / "docs/requirements.txt"
@@ -40,8 +41,11 @@ nox.options.sessions = [
     "chapter-01",
     "chapter-02",
     "chapter-03",
+    "chapter-04",
     "chapter-02-postgres",
     "chapter-03-postgres",
+    "chapter-04-postgres",
+    "schemathesis-04",
     "pitfalls",
     "docs",
     "repo",
@@ -79,7 +83,7 @@ def make_postgres_session(number: str) -> None:
 
 for number in CHAPTERS:
     make_chapter_session(number)
-for number in ("02", "03"):
+for number in ("02", "03", "04"):
     make_postgres_session(number)
 
 

@@ -35,12 +35,15 @@ def init_db_command(drop: bool) -> None:
 
 @click.command("seed")
 def seed_command() -> None:
-    """Add the demo users and posts. Safe to run twice: existing users are skipped."""
+    """Add the demo users and posts. Safe to run twice: existing users are skipped.
+
+    Demo users have no password, so nobody can log in as them.
+    """
     added = 0
     for username, (email, title) in SEED_USERS.items():
         if Session.scalar(select(User).filter_by(username=username)) is None:
             user = User(username=username, email=email)
-            user.posts.append(Post(title=title, body=f"A first post by {username}."))
+            user.posts.add(Post(title=title, body=f"A first post by {username}."))
             Session.add(user)
             added += 1
     Session.commit()

@@ -10,3 +10,5 @@ class Defaults:
     SQLITE_TIMEOUT: float = 5.0
     # Bodies larger than this are refused with 413 and never read into memory.
     MAX_CONTENT_LENGTH: int = 64 * 1024
+    # Seconds a login token works. Logging out ends it sooner.
+    TOKEN_LIFETIME: int = 24 * 60 * 60

@@ -6,8 +6,10 @@ does the same through ``init_app(app)``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
 
 
@@ -23,10 +25,21 @@ Session = scoped_session(sessionmaker())
 def configure(url: str, sqlite_timeout: float = 5.0) -> Engine:
     """Create the engine for ``url`` and bind the session registry to it."""
     connect_args = {"timeout": sqlite_timeout} if url.startswith("sqlite") else {}
-    engine = create_engine(url, connect_args=connect_args)
+    # Errors and log lines show no values: they would hold e-mails and password hashes.
+    engine = create_engine(url, connect_args=connect_args, hide_parameters=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", enable_foreign_keys)
     Session.remove()
     Session.configure(bind=engine)
     return engine
+
+
+def enable_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
+    # SQLite checks REFERENCES and runs ON DELETE CASCADE only on connections
+    # that ask, every time one is opened. PostgreSQL always does.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
 
 
 def init_app(app: Flask) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 from click.testing import Result
@@ -77,6 +78,49 @@ def flask_command(app: Flask, runner: FlaskCliRunner) -> Callable[..., Result]:
     return run
 
 
+@dataclass
+class Account:
+    """A registered, logged-in user, as a client sees it."""
+
+    id: int
+    username: str
+    password: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def register(client: FlaskClient) -> Callable[..., Account]:
+    """Register ``username`` through the API and log in: the way a client does."""
+
+    def make(username: str = "ada", email: str | None = None) -> Account:
+        email = email or f"{username}@example.com"
+        body = {"username": username, "email": email, "password": PASSWORD}
+        response = client.post("/api/users", json=body)
+        assert response.status_code == 201, response.json
+        login = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+        assert login.status_code == 200, login.json
+        return Account(response.json["id"], username, PASSWORD, login.json["token"])
+
+    return make
+
+
+@pytest.fixture
+def ada(register: Callable[..., Account]) -> Account:
+    return register("ada")
+
+
+@pytest.fixture
+def grace(register: Callable[..., Account]) -> Account:
+    return register("grace")
+
+
 @pytest.fixture
 def engine(app: Flask) -> Engine:
     return app.extensions["blog.engine"]
@@ -90,7 +134,7 @@ def count_rows(engine: Engine) -> Callable[[], dict[str, int]]:
         with engine.connect() as connection:
             return {
                 table: connection.scalar(text(f"SELECT count(*) FROM {table}"))
-                for table in ("users", "posts")
+                for table in ("users", "posts", "tokens")
             }
 
     return count
