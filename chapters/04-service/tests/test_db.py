@@ -7,12 +7,13 @@ from blog import db
 from blog.models import User
 
 
-def test_no_connection_is_left_checked_out(client, engine):
-    client.post("/users", json={"username": "ada", "email": "ada@example.com"})
-    client.get("/users")
-    client.get("/users/1/posts")
-    client.post("/users", data="{bad", content_type="application/json")
-    client.get("/users/12345")
+def test_no_connection_is_left_checked_out(client, ada, engine):
+    client.get("/api/users")
+    client.get(f"/api/users/{ada.id}/posts")
+    client.post("/api/posts", json={"title": "T", "body": "B"}, headers=ada.headers)
+    client.post("/api/users", data="{bad", content_type="application/json")
+    client.get("/api/users/12345")
+    client.post("/api/auth/logout", headers=ada.headers)
     assert engine.pool.checkedout() == 0
 
 
@@ -22,10 +23,11 @@ def test_a_failed_request_rolls_back(app, client, engine, count_rows, monkeypatc
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(db.Session, "commit", failing_commit)
-    response = client.post("/users", json={"username": "ada", "email": "a@b.io"})
+    body = {"username": "ada", "email": "a@b.io", "password": "correct horse battery"}
+    response = client.post("/api/users", json=body)
     assert response.status_code == 500
     monkeypatch.undo()
-    assert count_rows() == {"users": 0, "posts": 0}
+    assert count_rows() == {"users": 0, "posts": 0, "tokens": 0}
     assert engine.pool.checkedout() == 0
 
 
