@@ -87,6 +87,14 @@ for number in ("02", "03", "04"):
     make_postgres_session(number)
 
 
+@nox.session(name="schemathesis-04")
+def schemathesis_04(session: nox.Session) -> None:
+    """Run chapter 04 under gunicorn and fuzz it against its OpenAPI document."""
+    path = install_chapter(session, "04")
+    session.install("schemathesis", *CONSTRAINTS, env=SESSION_ENV)
+    session.run("python", str(ROOT / "tools/fuzz_api.py"), str(path), *session.posargs)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """Check style with ruff (chapters, tools and tests)."""

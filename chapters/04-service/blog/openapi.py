@@ -71,6 +71,7 @@ def id_parameter(name: str, what: str) -> dict[str, Any]:
         "required": True,
         "description": f"The {what}'s id.",
         "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+        "example": 1,
     }
 
 
