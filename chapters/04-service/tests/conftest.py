@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Engine, create_engine, text
+from werkzeug.security import generate_password_hash
 
 from blog import create_app
 from blog.db import Base
@@ -76,6 +78,20 @@ def flask_command(app: Flask, runner: FlaskCliRunner) -> Callable[..., Result]:
             return runner.invoke(args=list(args), input=input)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request, monkeypatch) -> None:
+    """Hash passwords with a small scrypt cost in tests: the same code, 32 times faster.
+
+    The default cost is there to slow down an attacker with a stolen table; a
+    test suite that registers hundreds of users has no such attacker. Tests
+    marked ``real_password_hashing`` keep the default.
+    """
+    if request.node.get_closest_marker("real_password_hashing"):
+        return
+    cheap = functools.partial(generate_password_hash, method="scrypt:1024:8:1")
+    monkeypatch.setattr("blog.users.generate_password_hash", cheap)
 
 
 @dataclass
