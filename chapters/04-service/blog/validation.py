@@ -43,17 +43,23 @@ def normalize_email(value: str) -> str:
         abort(400, f"'email' is not valid: {error}")
 
 
+def nfkc(value: str) -> str:
+    # "é" typed as one code point or as "e" plus an accent is one password to
+    # its owner: compare their normal form (NFKC, as NIST SP 800-63B advises).
+    return unicodedata.normalize("NFKC", value)
+
+
 USERNAME = Text(80, re.compile(r"[A-Za-z0-9_.-]+"), "letters, digits, _ . -")
 USER_FIELDS = {
     "username": USERNAME,
     "email": Text(254, normalize=normalize_email),
     # Long passphrases over complex rules: 15 characters at least, any characters.
-    "password": Text(128, min_length=15, secret=True),
+    "password": Text(128, min_length=15, secret=True, normalize=nfkc),
 }
 LOGIN_FIELDS = {
     "username": Text(80),
     # Only the shape is checked: the rules may have changed since the account was made.
-    "password": Text(128, secret=True),
+    "password": Text(128, secret=True, normalize=nfkc),
 }
 POST_FIELDS = {
     "title": Text(200),

@@ -114,3 +114,14 @@ def test_reads_need_no_token(client, ada):
     for path in ["/api/users", f"/api/users/{ada.id}", f"/api/users/{ada.id}/posts"]:
         assert client.get(path).status_code == 200, path
     assert client.get(f"/api/posts/{post['id']}").status_code == 200
+
+
+def test_a_password_is_the_same_however_its_accents_were_typed(client):
+    composed, decomposed = (
+        "caf\u00e9 au lait, s'il vous pla\u00eet",
+        "cafe\u0301 au lait, s'il vous plai\u0302t",
+    )
+    body = {"username": "zoe", "email": "zoe@example.com", "password": decomposed}
+    assert client.post("/api/users", json=body).status_code == 201
+    login = {"username": "zoe", "password": composed}
+    assert client.post("/api/auth/login", json=login).status_code == 200

@@ -71,3 +71,11 @@ def test_the_factory_creates_no_tables(database_url):
     engine = app.extensions["blog.engine"]
     assert inspect(engine).get_table_names() == []
     engine.dispose()
+
+
+def test_the_token_lifetime_can_come_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLASK_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite'}")
+    monkeypatch.setenv("FLASK_TOKEN_LIFETIME", "3600")
+    app = create_app()
+    assert app.config["TOKEN_LIFETIME"] == 3600
+    app.extensions["blog.engine"].dispose()
