@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import Blueprint, abort, g
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from blog.auth import login_required
+from blog.auth import login_required, unauthorized
 from blog.db import Session
 from blog.models import Post
 from blog.pagination import keyset_page
@@ -30,7 +31,11 @@ def create_post() -> tuple[dict[str, Any], int]:
     # The author is whoever the token belongs to, never a field a client sends.
     post = Post(author=g.user, **json_body(POST_FIELDS))
     Session.add(post)
-    Session.commit()
+    try:
+        Session.commit()
+    except IntegrityError:  # the account was deleted after its token was checked
+        Session.rollback()
+        unauthorized("The account no longer exists.", "invalid_token")
     return post.to_dict(), 201
 
 

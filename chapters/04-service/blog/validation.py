@@ -19,7 +19,7 @@ MAX_ID = 2**31 - 1
 
 @dataclass(frozen=True)
 class Text:
-    """A required string field: trimmed, non-empty, bounded, optionally patterned."""
+    """A string field: trimmed (unless secret), non-empty, bounded, optionally patterned."""
 
     max_length: int
     pattern: re.Pattern[str] | None = None
@@ -49,9 +49,8 @@ def nfkc(value: str) -> str:
     return unicodedata.normalize("NFKC", value)
 
 
-USERNAME = Text(80, re.compile(r"[A-Za-z0-9_.-]+"), "letters, digits, _ . -")
 USER_FIELDS = {
-    "username": USERNAME,
+    "username": Text(80, re.compile(r"[A-Za-z0-9_.-]+"), "letters, digits, _ . -"),
     "email": Text(254, normalize=normalize_email),
     # Long passphrases over complex rules: 15 characters at least, any characters.
     "password": Text(128, min_length=15, secret=True, normalize=nfkc),

@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from blog.db import Session
 from blog.models import Post
+from blog.validation import json_body
 
 
 def test_a_post_for_a_missing_user_is_refused(app, count_rows):
@@ -44,3 +45,18 @@ def test_deleting_a_user_does_not_load_their_posts(client, engine, ada):
         event.remove(engine, "before_cursor_execute", remember)
     assert not [s for s in statements if "FROM posts" in s]
     assert [s for s in statements if s.startswith("DELETE FROM users")]
+
+
+def test_a_post_from_an_account_deleted_mid_request_is_401(
+    client, engine, ada, count_rows, monkeypatch
+):
+    # The token was valid when checked; the account goes before the post is written.
+    def delete_ada_then_read_body(fields):
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": ada.id})
+        return json_body(fields)
+
+    monkeypatch.setattr("blog.posts.json_body", delete_ada_then_read_body)
+    response = client.post("/api/posts", json={"title": "T", "body": "B"}, headers=ada.headers)
+    assert response.status_code == 401
+    assert count_rows() == {"users": 0, "posts": 0, "tokens": 0}
