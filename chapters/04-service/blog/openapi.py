@@ -11,7 +11,14 @@ from typing import Any
 from flask import Blueprint
 
 from blog.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from blog.validation import LOGIN_FIELDS, MAX_ID, POST_FIELDS, USER_FIELDS, Text
+from blog.validation import (
+    LOGIN_FIELDS,
+    MAX_ID,
+    POST_FIELDS,
+    USER_FIELDS,
+    Text,
+    normalize_email,
+)
 
 bp = Blueprint("openapi", __name__)
 
@@ -28,6 +35,8 @@ def string(rule: Text) -> dict[str, Any]:
     }
     if rule.pattern is not None:
         schema["pattern"] = f"^{rule.pattern.pattern}$"
+    if rule.normalize is normalize_email:
+        schema["format"] = "email"
     return schema
 
 
