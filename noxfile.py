@@ -25,6 +25,8 @@ except ModuleNotFoundError:  # `python3 noxfile.py` on a machine without nox
 # `nox` imports this file by path and does not put its folder on sys.path, so
 # tools/chapters.py is run from its file rather than imported.
 CHAPTERS = runpy.run_path(str(ROOT / "tools/chapters.py"))["chapters"]()
+# Chapter 01 is sqlite3 only; every later chapter can switch to PostgreSQL.
+POSTGRES_CHAPTERS = [number for number in CHAPTERS if number != "01"]
 CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
 DOCS_REQUIREMENTS = ROOT / "requirements/docs.txt"
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://127.0.0.1:5432/test")
@@ -35,8 +37,8 @@ nox.options.error_on_missing_interpreters = True
 nox.options.sessions = [
     "lint",
     *(f"chapter-{number}" for number in CHAPTERS),
-    "chapter-02-postgres",
-    "chapter-03-postgres",
+    *(f"chapter-{number}-postgres" for number in POSTGRES_CHAPTERS),
+    "schemathesis-04",
     "pitfalls",
     "docs",
     "repo",
@@ -76,8 +78,16 @@ def make_postgres_session(number: str) -> None:
 
 for number in CHAPTERS:
     make_chapter_session(number)
-for number in ("02", "03"):
+for number in POSTGRES_CHAPTERS:
     make_postgres_session(number)
+
+
+@nox.session(name="schemathesis-04")
+def schemathesis_04(session: nox.Session) -> None:
+    """Run chapter 04 under gunicorn and fuzz it against its OpenAPI document."""
+    path = install_chapter(session, "04")
+    session.install("schemathesis", *CONSTRAINTS, env=SESSION_ENV)
+    session.run("python", str(ROOT / "tools/fuzz_api.py"), str(path), *session.posargs)
 
 
 @nox.session

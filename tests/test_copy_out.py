@@ -23,7 +23,7 @@ LEFTOVERS = shutil.ignore_patterns(
 
 
 def test_every_chapter_is_checked():
-    assert CHAPTERS == ["01-minimal", "02-factory", "03-plain-sqlalchemy"]
+    assert CHAPTERS == ["01-minimal", "02-factory", "03-plain-sqlalchemy", "04-service"]
 
 
 def make_venv(venv: Path) -> Path:

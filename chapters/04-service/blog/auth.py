@@ -1,0 +1,125 @@
+"""Accounts and tokens: log in for a bearer token, send it with every write, log out."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn
+
+from flask import Blueprint, abort, current_app, g, request
+from sqlalchemy import func, select
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from blog.db import Session
+from blog.models import Token, User
+from blog.validation import LOGIN_FIELDS, json_body
+
+bp = Blueprint("auth", __name__)
+
+# secrets.token_urlsafe(32): 32 random bytes as 43 URL-safe characters.
+TOKEN_BYTES = 32
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+# Checked when the username is unknown, so that a wrong name costs the same
+# time as a wrong password and the answer gives away nothing.
+DUMMY_HASH = generate_password_hash(secrets.token_urlsafe())
+
+
+def utcnow() -> datetime:
+    """The time in UTC, without a zone: how the tokens table stores times."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def token_digest(token: str) -> str:
+    """What the database keeps of a token: its SHA-256, in hex.
+
+    A fast hash is enough. A password needs a slow one because people choose
+    guessable passwords; a token is 256 random bits, so a stolen table leaves
+    nothing to guess from.
+    """
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def unauthorized(message: str, error: str | None = None) -> NoReturn:
+    """401 with the challenge RFC 6750 asks for: how to authenticate, and what failed."""
+    challenge = WWWAuthenticate("bearer", {"realm": "blog"})
+    if error:
+        challenge["error"] = error
+    abort(401, message, www_authenticate=challenge)
+
+
+def authenticate() -> tuple[User, Token]:
+    """The user and token of the request's ``Authorization: Bearer`` header, or 401."""
+    auth = request.authorization
+    if auth is None or auth.type != "bearer":
+        unauthorized("Send 'Authorization: Bearer <token>'. POST /api/auth/login gives a token.")
+    if not auth.token or not TOKEN_SHAPE.fullmatch(auth.token):
+        unauthorized("The token is malformed.", "invalid_token")
+    # Looked up by digest: the database compares hashes of what the client sent,
+    # so how long a comparison takes tells nothing about any real token.
+    found = Session.execute(
+        select(User, Token).join(Token.user).where(Token.digest == token_digest(auth.token))
+    ).first()
+    if found is None:
+        unauthorized("The token is not valid (unknown, or logged out).", "invalid_token")
+    user, token = found
+    if token.expires_at <= utcnow():
+        unauthorized("The token has expired. Log in again.", "invalid_token")
+    return user, token
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``view`` only for a valid token; ``g.user`` is its user."""
+
+    @functools.wraps(view)
+    def wrapped_view(**kwargs: Any) -> Any:
+        g.user, g.token = authenticate()
+        return view(**kwargs)
+
+    return wrapped_view
+
+
+@bp.post("/auth/login")
+def login() -> dict[str, Any]:
+    data = json_body(LOGIN_FIELDS)
+    user = Session.scalar(select(User).where(func.lower(User.username) == data["username"].lower()))
+    if user is None or user.password_hash is None:
+        check_password_hash(DUMMY_HASH, data["password"])  # the same work as a real check
+        unauthorized("Wrong username or password.")
+    if not check_password_hash(user.password_hash, data["password"]):
+        unauthorized("Wrong username or password.")
+
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    lifetime = current_app.config["TOKEN_LIFETIME"]
+    now = utcnow()
+    Session.add(
+        Token(
+            user=user,
+            digest=token_digest(token),
+            created_at=now,
+            expires_at=now + timedelta(seconds=lifetime),
+        )
+    )
+    Session.commit()
+    # The only time the token is ever shown: the server cannot show it again.
+    return {"token": token, "token_type": "Bearer", "expires_in": lifetime}
+
+
+@bp.post("/auth/logout")
+@login_required
+def logout() -> tuple[str, int]:
+    # The row goes, so the token is unknown from now on, on every worker.
+    Session.delete(g.token)
+    Session.commit()
+    return "", 204
+
+
+@bp.get("/auth/me")
+@login_required
+def me() -> dict[str, Any]:
+    return g.user.to_account_dict()

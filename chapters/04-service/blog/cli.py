@@ -1,0 +1,55 @@
+"""Database chores as ``flask`` commands: run once, on purpose, never at start-up."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select, text
+
+from blog.db import Base, Session
+from blog.models import Post, User
+
+SEED_USERS = {
+    "ada": ("ada@example.com", "Notes on the analytical engine"),
+    "grace": ("grace@example.com", "Finding the first bug"),
+    "linus": ("linus@example.com", "Just a hobby project"),
+}
+
+
+@click.command("init-db")
+@click.option("--drop", is_flag=True, help="Delete every table first (asks to confirm).")
+def init_db_command(drop: bool) -> None:
+    """Create the tables that do not exist yet. Existing rows are kept."""
+    engine = Session.get_bind()
+    if drop:
+        click.confirm("This deletes every row in the database. Continue?", abort=True)
+        Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)  # skips tables that already exist
+    if engine.dialect.name == "sqlite":
+        # WAL lets readers work while one writer writes. It is stored in the
+        # database file, so it is set once here, not on every connection.
+        with engine.connect() as connection:
+            connection.execute(text("PRAGMA journal_mode=WAL"))
+    click.echo(f"Initialized the database at {engine.url!r}.")
+
+
+@click.command("seed")
+def seed_command() -> None:
+    """Add the demo users and posts. Safe to run twice: existing users are skipped.
+
+    Demo users have no password, so nobody can log in as them.
+    """
+    added = 0
+    for username, (email, title) in SEED_USERS.items():
+        if Session.scalar(select(User).filter_by(username=username)) is None:
+            user = User(username=username, email=email)
+            user.posts.add(Post(title=title, body=f"A first post by {username}."))
+            Session.add(user)
+            added += 1
+    Session.commit()
+    click.echo(f"Seeded {added} new user(s); {len(SEED_USERS) - added} already there.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(init_db_command)
+    app.cli.add_command(seed_command)

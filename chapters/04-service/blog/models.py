@@ -1,0 +1,78 @@
+"""The tables, as typed SQLAlchemy 2.0 models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, func
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+
+from blog.db import Base
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str] = mapped_column(String(254))
+    # None: the account cannot log in (users made before passwords, demo rows).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Write-only: a user's posts are read a page at a time, never all at once.
+    # Deleting a user deletes their posts and tokens: the database does it
+    # (ON DELETE CASCADE), and passive_deletes tells the ORM not to load them first.
+    posts: WriteOnlyMapped[Post] = relationship(
+        back_populates="author", cascade="all, delete-orphan", passive_deletes=True
+    )
+    tokens: WriteOnlyMapped[Token] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """What anyone may see. The e-mail address is private."""
+        return {"id": self.id, "username": self.username}
+
+    def to_account_dict(self) -> dict[str, Any]:
+        """What the account's owner sees."""
+        return {**self.to_dict(), "email": self.email}
+
+
+# "ada", "Ada" and "ADA" are one name to people, so the database refuses the
+# second of them: a unique index on lower(username), on SQLite and PostgreSQL.
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    # One user's posts in id order, straight from the index: a page of them is a
+    # range scan on (user_id, id), however many posts the user has.
+    __table_args__ = (Index("ix_posts_user_id_id", "user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    author: Mapped[User] = relationship(back_populates="posts")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "user_id": self.user_id,
+            "title": self.title,
+            "body": self.body,
+        }
+
+
+class Token(Base):
+    """A login. The token itself is never stored: only its SHA-256 digest."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    # Naive datetimes in UTC: both databases store and compare them the same way.
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    user: Mapped[User] = relationship(back_populates="tokens")

@@ -1,0 +1,81 @@
+"""Posts: anyone may read them; only their author may change or delete them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, g
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from blog.auth import login_required, unauthorized
+from blog.db import Session
+from blog.models import Post
+from blog.pagination import keyset_page
+from blog.users import get_user_or_404
+from blog.validation import MAX_ID, POST_FIELDS, json_body
+
+bp = Blueprint("posts", __name__)
+
+
+@bp.get("/users/<int:user_id>/posts")
+def list_posts(user_id: int) -> dict[str, Any]:
+    get_user_or_404(user_id)
+    query = select(Post.id, Post.user_id, Post.title, Post.body).where(Post.user_id == user_id)
+    return keyset_page(query, Post.id, "posts.list_posts", user_id=user_id)
+
+
+@bp.post("/posts")
+@login_required
+def create_post() -> tuple[dict[str, Any], int]:
+    # The author is whoever the token belongs to, never a field a client sends.
+    post = Post(author=g.user, **json_body(POST_FIELDS))
+    Session.add(post)
+    try:
+        Session.commit()
+    except IntegrityError:  # the account was deleted after its token was checked
+        Session.rollback()
+        unauthorized("The account no longer exists.", "invalid_token")
+    return post.to_dict(), 201
+
+
+@bp.get("/posts/<int:post_id>")
+def get_post(post_id: int) -> dict[str, Any]:
+    return get_post_or_404(post_id).to_dict()
+
+
+@bp.patch("/posts/<int:post_id>")
+@login_required
+def update_post(post_id: int) -> dict[str, Any]:
+    post = get_own_post(post_id)
+    for name, value in json_body(POST_FIELDS, partial=True).items():
+        setattr(post, name, value)
+    Session.commit()
+    return post.to_dict()
+
+
+@bp.delete("/posts/<int:post_id>")
+@login_required
+def delete_post(post_id: int) -> tuple[str, int]:
+    Session.delete(get_own_post(post_id))
+    Session.commit()
+    return "", 204
+
+
+def get_post_or_404(post_id: int) -> Post:
+    post = Session.get(Post, post_id) if post_id <= MAX_ID else None
+    if post is None:
+        abort(404, f"There is no post with id {post_id}.")
+    return post
+
+
+def get_own_post(post_id: int) -> Post:
+    """The post, if it is the current user's; 404 if there is none, 403 if it is not theirs.
+
+    403, not 404: anyone may read a post, so hiding that it exists would hide
+    nothing, and "not yours" tells the client what is wrong.
+    """
+    post = get_post_or_404(post_id)
+    if post.user_id != g.user.id:
+        abort(403, "Only the author of a post can change or delete it.")
+    return post

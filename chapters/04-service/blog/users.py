@@ -1,0 +1,66 @@
+"""Users: anyone may list them and read one; a person registers and deletes themselves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, g
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import generate_password_hash
+
+from blog.auth import login_required
+from blog.db import Session
+from blog.models import User
+from blog.pagination import keyset_page
+from blog.validation import MAX_ID, USER_FIELDS, json_body
+
+bp = Blueprint("users", __name__)
+
+
+@bp.get("/users")
+def list_users() -> dict[str, Any]:
+    # The public columns only: the e-mail address is private.
+    return keyset_page(select(User.id, User.username), User.id, "users.list_users")
+
+
+@bp.post("/users")
+def create_user() -> tuple[dict[str, Any], int]:
+    data = json_body(USER_FIELDS)
+    taken = f"The username {data['username']!r} is taken."
+    if Session.scalar(select(User.id).where(func.lower(User.username) == data["username"].lower())):
+        abort(409, taken)
+    # Werkzeug's default, scrypt: slow on purpose, so a stolen table is slow to guess from.
+    password_hash = generate_password_hash(data.pop("password"))
+    user = User(**data, password_hash=password_hash)
+    Session.add(user)
+    try:
+        Session.commit()
+    except IntegrityError:  # another request took the name since our check
+        Session.rollback()
+        abort(409, taken)
+    return user.to_account_dict(), 201
+
+
+@bp.get("/users/<int:user_id>")
+def get_user(user_id: int) -> dict[str, Any]:
+    return get_user_or_404(user_id).to_dict()
+
+
+@bp.delete("/users/<int:user_id>")
+@login_required
+def delete_user(user_id: int) -> tuple[str, int]:
+    user = get_user_or_404(user_id)
+    if user.id != g.user.id:
+        abort(403, "You can delete only your own account.")
+    # Their posts and tokens go too: ON DELETE CASCADE, in the same transaction.
+    Session.delete(user)
+    Session.commit()
+    return "", 204
+
+
+def get_user_or_404(user_id: int) -> User:
+    user = Session.get(User, user_id) if user_id <= MAX_ID else None
+    if user is None:
+        abort(404, f"There is no user with id {user_id}.")
+    return user

@@ -1,0 +1,139 @@
+"""Checks for JSON request bodies. Every failure becomes a 4xx with a message."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from flask import abort, current_app, request
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+
+# Largest id an INTEGER primary key can hold in PostgreSQL; bigger ids cannot
+# exist, and comparing with them would be a database error, not a 404.
+MAX_ID = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Text:
+    """A string field: trimmed (unless secret), non-empty, bounded, optionally patterned."""
+
+    max_length: int
+    pattern: re.Pattern[str] | None = None
+    hint: str = ""
+    min_length: int = 1
+    # True: line breaks and tabs allowed, and format characters such as the
+    # zero-width joiner inside emoji (a post's body). False: one line of text.
+    multiline: bool = False
+    # True: taken exactly as typed, spaces included (a password is only hashed).
+    secret: bool = False
+    # Checks and rewrites the value, e.g. an e-mail address to its normal form.
+    normalize: Callable[[str], str] | None = None
+
+
+def normalize_email(value: str) -> str:
+    # Syntax only: a DNS lookup per request would make registration slow and
+    # flaky. Proving an address works takes a confirmation mail.
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        abort(400, f"'email' is not valid: {error}")
+
+
+def nfkc(value: str) -> str:
+    # "é" typed as one code point or as "e" plus an accent is one password to
+    # its owner: compare their normal form (NFKC, as NIST SP 800-63B advises).
+    return unicodedata.normalize("NFKC", value)
+
+
+USER_FIELDS = {
+    "username": Text(80, re.compile(r"[A-Za-z0-9_.-]+"), "letters, digits, _ . -"),
+    "email": Text(254, normalize=normalize_email),
+    # Long passphrases over complex rules: 15 characters at least, any characters.
+    "password": Text(128, min_length=15, secret=True, normalize=nfkc),
+}
+LOGIN_FIELDS = {
+    "username": Text(80),
+    # Only the shape is checked: the rules may have changed since the account was made.
+    "password": Text(128, secret=True, normalize=nfkc),
+}
+POST_FIELDS = {
+    "title": Text(200),
+    "body": Text(10_000, multiline=True),
+}
+
+
+def json_body(fields: dict[str, Text], partial: bool = False) -> dict[str, str]:
+    """Return the request's JSON object, checked against ``fields``, or abort.
+
+    ``partial=True`` (an edit) accepts any non-empty subset of the fields.
+    """
+    if not request.is_json:
+        abort(415, "Send a JSON body with 'Content-Type: application/json'.")
+    try:
+        data = request.get_json()
+    except RequestEntityTooLarge:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        abort(413, f"The request body is larger than the limit of {limit:,} bytes.")
+    except (BadRequest, RecursionError):
+        abort(400, "The request body is not valid JSON.")
+    if not isinstance(data, dict):
+        abort(400, "The request body must be a JSON object.")
+
+    missing = sorted(fields.keys() - data.keys())
+    unknown = sorted(data.keys() - fields.keys())
+    if missing and not partial:
+        abort(400, f"Missing field(s): {', '.join(missing)}.")
+    if unknown:
+        abort(400, f"Unknown field(s): {', '.join(unknown)}.")
+    if not data:
+        abort(400, f"Send at least one of: {', '.join(fields)}.")
+    return {
+        name: check_text(name, data[name], rule) for name, rule in fields.items() if name in data
+    }
+
+
+def check_text(name: str, value: Any, rule: Text) -> str:
+    if not isinstance(value, str):
+        abort(400, f"'{name}' must be a string.")
+    if not rule.secret:
+        value = value.strip()
+    if not value:
+        abort(400, f"'{name}' must not be empty.")
+    if len(value) < rule.min_length:
+        abort(400, f"'{name}' must be at least {rule.min_length} characters.")
+    if len(value) > rule.max_length:
+        abort(400, f"'{name}' must be at most {rule.max_length} characters.")
+    if "\x00" in value:  # PostgreSQL cannot store NUL in text
+        abort(400, f"'{name}' must not contain NUL characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        abort(400, f"'{name}' is not valid Unicode text.")
+    if not rule.secret and hidden_characters(value, rule.multiline):
+        abort(400, f"'{name}' must not contain control or invisible formatting characters.")
+    if rule.pattern is not None and not rule.pattern.fullmatch(value):
+        abort(400, f"'{name}' is not valid ({rule.hint}).")
+    if rule.normalize is not None:
+        value = rule.normalize(value)
+    return value
+
+
+def hidden_characters(value: str, multiline: bool) -> bool:
+    """True if ``value`` holds characters that change how text shows, not what it says.
+
+    Control characters (Unicode category Cc, e.g. ESC) and format characters
+    (Cf: the right-to-left override, the zero-width space) let one name pass for
+    another. A multi-line text keeps line breaks, tabs and format characters,
+    which emoji and some scripts need.
+    """
+    for char in value:
+        category = unicodedata.category(char)
+        if category == "Cc" and not (multiline and char in "\n\r\t"):
+            return True
+        if category == "Cf" and not multiline:
+            return True
+    return False

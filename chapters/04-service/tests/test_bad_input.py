@@ -1,0 +1,216 @@
+"""Client mistakes get a 4xx with a JSON message, and change no rows."""
+
+import pytest
+from conftest import PASSWORD
+from sqlalchemy.exc import IntegrityError
+
+from blog.db import Session
+from blog.models import User
+
+GOOD_USER = {"username": "ada", "email": "ada@example.com", "password": PASSWORD}
+GOOD_POST = {"title": "Hello", "body": "First post."}
+
+
+def assert_json_error(response, status, *words):
+    assert response.status_code == status
+    assert response.is_json, response.data
+    message = response.json["message"]
+    for word in words:
+        assert word in message, message
+
+
+def user_body(**fields):
+    return {**GOOD_USER, **fields}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ("{not json", 400, ["not valid JSON"]),
+        ("[1, 2, 3]", 400, ["JSON object"]),
+        ('"ada"', 400, ["JSON object"]),
+        ("null", 400, ["JSON object"]),
+        ("[" * 5000 + "]" * 5000, 400, []),
+        ('{"username": "ada"}', 400, ["Missing", "email", "password"]),
+        ("{}", 400, ["Missing"]),
+    ],
+)
+def test_bad_json_bodies(client, count_rows, body, status, words):
+    before = count_rows()
+    response = client.post("/api/users", data=body, content_type="application/json")
+    assert_json_error(response, status, *words)
+    assert count_rows() == before
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"admin": True}, ["Unknown", "admin"]),
+        ({"username": 42}, ["username", "string"]),
+        ({"username": ["ada"]}, ["username", "string"]),
+        ({"username": "   "}, ["username", "empty"]),
+        ({"username": "ada lovelace"}, ["username"]),
+        ({"username": "a" * 81}, ["at most 80"]),
+        ({"username": "ada\u0000"}, ["NUL"]),
+        ({"username": "ad\u200ba"}, ["invisible"]),  # zero-width space
+        ({"username": "\u202eada"}, ["invisible"]),  # right-to-left override
+        ({"username": "\u0430da"}, ["username"]),  # Cyrillic a: one more lookalike
+        ({"email": "not-an-email"}, ["email"]),
+        ({"email": "ada@localhost"}, ["email"]),
+        ({"email": "ada@example"}, ["email"]),
+        ({"email": "\ud800@b.io"}, ["email"]),
+        ({"email": "ada@exam\u200bple.com"}, ["email"]),
+        ({"password": "too short"}, ["password", "at least 15"]),
+        ({"password": "x" * 129}, ["password", "at most 128"]),
+        ({"password": 123456789012345}, ["password", "string"]),
+    ],
+)
+def test_bad_user_fields(client, count_rows, fields, words):
+    response = client.post("/api/users", json=user_body(**fields))
+    assert_json_error(response, 400, *words)
+    assert count_rows() == {"users": 0, "posts": 0, "tokens": 0}
+
+
+def test_messages_never_repeat_a_password(client):
+    secret = "\u0000 my secret passphrase"
+    response = client.post("/api/users", json=user_body(password=secret))
+    assert response.status_code == 400
+    assert "passphrase" not in response.get_data(as_text=True)
+
+
+def test_email_is_stored_in_normal_form(client, ada):
+    body = user_body(username="grace", email="Grace@EXAMPLE.com")
+    assert client.post("/api/users", json=body).json["email"] == "Grace@example.com"
+
+
+def test_body_without_json_content_type(client):
+    response = client.post("/api/users", data="username=ada", content_type="text/plain")
+    assert_json_error(response, 415, "application/json")
+
+
+def test_body_over_the_size_limit(client, app, count_rows):
+    huge = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    response = client.post("/api/users", json=user_body(email=huge))
+    assert_json_error(response, 413, "larger than the limit of 65,536 bytes")
+    assert count_rows() == {"users": 0, "posts": 0, "tokens": 0}
+
+
+@pytest.mark.parametrize("username", ["ada", "Ada", "ADA", " aDa "])
+def test_usernames_are_unique_whatever_their_case(client, ada, count_rows, username):
+    before = count_rows()
+    response = client.post("/api/users", json=user_body(username=username, email="o@example.com"))
+    assert_json_error(response, 409, "taken")
+    assert count_rows() == before
+
+
+def test_the_database_refuses_a_name_that_differs_only_in_case(app, ada):
+    with app.app_context():
+        Session.add(User(username="ADA", email="a@example.com"))
+        with pytest.raises(IntegrityError):
+            Session.commit()
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/users/999", "/api/users/999/posts", f"/api/users/{2**64}", "/api/posts/999"]
+)
+def test_unknown_ids_are_404(client, path):
+    assert_json_error(client.get(path), 404, "no ")
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"title": "Hi"}, ["Missing", "body"]),
+        ({"title": "", "body": "x"}, ["title", "empty"]),
+        ({"title": "x" * 201, "body": "x"}, ["title", "at most 200"]),
+        ({"title": 1.5, "body": "x"}, ["title", "string"]),
+        ({"title": "Hi", "body": None}, ["body", "string"]),
+        ({"title": "Hi\u202e", "body": "x"}, ["title", "invisible"]),
+        ({"title": "Hi\x1b[31m", "body": "x"}, ["title", "control"]),
+        ({"title": "Hi", "body": "x\x1b[31m"}, ["body", "control"]),
+        ({"title": "Hi", "body": "x", "user_id": 2}, ["Unknown", "user_id"]),
+    ],
+)
+def test_bad_post_bodies(client, ada, count_rows, body, words):
+    before = count_rows()
+    response = client.post("/api/posts", json=body, headers=ada.headers)
+    assert_json_error(response, 400, *words)
+    assert count_rows() == before
+
+
+def test_a_body_keeps_line_breaks_tabs_and_emoji(client, ada):
+    body = "Line one\n\tindented\r\nfamily: \U0001f468\u200d\U0001f469\u200d\U0001f467"
+    response = client.post("/api/posts", json={"title": "Hi", "body": body}, headers=ada.headers)
+    assert response.status_code == 201
+    assert response.json["body"] == body
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({}, ["at least one", "title", "body"]),
+        ({"author": "grace"}, ["Unknown", "author"]),
+        ({"title": ""}, ["title", "empty"]),
+        ({"body": 7}, ["body", "string"]),
+    ],
+)
+def test_bad_edits(client, ada, body, words):
+    post = client.post("/api/posts", json=GOOD_POST, headers=ada.headers).json
+    response = client.patch(f"/api/posts/{post['id']}", json=body, headers=ada.headers)
+    assert_json_error(response, 400, *words)
+    assert client.get(f"/api/posts/{post['id']}").json == post
+
+
+def test_someone_elses_post_is_403_and_unchanged(client, ada, grace, count_rows):
+    post = client.post("/api/posts", json=GOOD_POST, headers=ada.headers).json
+    path = f"/api/posts/{post['id']}"
+    edit = client.patch(path, json={"title": "Mine now"}, headers=grace.headers)
+    assert_json_error(edit, 403, "author")
+    assert_json_error(client.delete(path, headers=grace.headers), 403, "author")
+    assert client.get(path).json == post
+    assert count_rows()["posts"] == 1
+
+
+def test_someone_elses_account_is_403(client, ada, grace, count_rows):
+    before = count_rows()
+    assert_json_error(client.delete(f"/api/users/{ada.id}", headers=grace.headers), 403, "own")
+    assert count_rows() == before
+
+
+def test_checks_run_in_order_401_404_403_then_the_body(client, ada, grace):
+    post = client.post("/api/posts", json=GOOD_POST, headers=ada.headers).json
+    path = f"/api/posts/{post['id']}"
+    assert client.patch(path, data="{bad").status_code == 401
+    assert client.patch("/api/posts/999", data="{bad", headers=grace.headers).status_code == 404
+    assert client.patch(path, data="{bad", headers=grace.headers).status_code == 403
+    response = client.patch(path, data="{bad", content_type="application/json", headers=ada.headers)
+    assert response.status_code == 400
+
+
+def test_unknown_route_and_wrong_method(client):
+    assert_json_error(client.get("/nope"), 404)
+    response = client.delete("/api/users")
+    assert_json_error(response, 405)
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+
+
+def test_injection_strings_are_stored_as_text(client, ada, count_rows):
+    title = "'); DROP TABLE users; --"
+    response = client.post(
+        "/api/posts", json={"title": title, "body": "1 OR 1=1"}, headers=ada.headers
+    )
+    assert response.status_code == 201
+    assert client.get(f"/api/users/{ada.id}/posts").json["items"][0]["title"] == title
+    assert count_rows() == {"users": 1, "posts": 1, "tokens": 1}
+
+
+def test_unexpected_errors_are_json_without_internals(app, client, monkeypatch, caplog):
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr("blog.users.Session.get", explode)
+    response = client.get("/api/users/1")
+    assert_json_error(response, 500)
+    assert b"secret internals" not in response.data
+    assert b"Traceback" not in response.data
+    assert "secret internals" in caplog.text  # but we logged it for ourselves

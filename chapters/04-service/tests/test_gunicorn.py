@@ -1,0 +1,149 @@
+"""Both servers, for real on a free port: `gunicorn` (with gunicorn.conf.py) and `flask run`;
+and the README's walk-through, run as written."""
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+# gunicorn reads gunicorn.conf.py from the folder it starts in, like a reader would.
+CHAPTER = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(url, method="GET", body=None, token=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read()
+    except OSError:  # not listening yet
+        return None, b""
+
+
+@contextlib.contextmanager
+def serving(kind, tmp_path, database_url, seed=True):
+    """Start a server of ``kind`` on a new database; yield its base URL and its log file."""
+    env = {
+        **os.environ,
+        "FLASK_SECRET_KEY": "a-real-secret",
+        "FLASK_DATABASE_URL": database_url,
+    }
+    # Tables and demo rows come from the CLI, once, before any worker starts.
+    for command in (["init-db"], ["seed"]) if seed else (["init-db"],):
+        subprocess.run([BIN / "flask", "--app", "blog", *command], env=env, check=True)
+    port = free_port()
+    commands = {
+        "gunicorn": [BIN / "gunicorn", "--bind", f"127.0.0.1:{port}"],
+        "flask run": [BIN / "flask", "--app", "blog", "run", "--port", str(port)],
+    }
+    log = tmp_path / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            commands[kind],
+            cwd=CHAPTER,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while call(base + "/api/openapi.json")[0] != 200:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"{kind} did not start:\n{log.read_text()}")
+        time.sleep(0.1)
+    try:
+        yield base, log
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(params=["gunicorn", "flask run"])
+def server(request, tmp_path, database_url):
+    with serving(request.param, tmp_path, database_url) as (base, _):
+        yield base
+
+
+def test_server_serves_every_route(server):
+    status, body = call(server + "/api/users")
+    assert status == 200
+    assert [u["username"] for u in json.loads(body)["items"]] == ["ada", "grace", "linus"]
+    account = {"username": "mary", "email": "m@b.io", "password": "a long enough password"}
+    status, body = call(server + "/api/users", "POST", account)
+    assert status == 201
+    user_id = json.loads(body)["id"]
+    assert call(f"{server}/api/users/{user_id}")[0] == 200
+    login = {"username": "mary", "password": account["password"]}
+    token = json.loads(call(server + "/api/auth/login", "POST", login)[1])["token"]
+    post = {"title": "T", "body": "B"}
+    assert call(f"{server}/api/posts", "POST", post)[0] == 401
+    assert call(f"{server}/api/posts", "POST", post, token=token)[0] == 201
+    assert len(json.loads(call(f"{server}/api/users/{user_id}/posts")[1])["items"]) == 1
+    status, body = call(server + "/api/users/999")
+    assert status == 404
+    assert json.loads(body)["error"] == "Not Found"
+
+
+def readme_block(heading, language):
+    """The first ``language`` code block after ``heading`` in the chapter's README."""
+    text = (CHAPTER / "README.md").read_text()
+    section = text[text.index(f"\n{heading}\n") :]
+    start = section.index(f"```{language}\n") + len(language) + 4
+    return section[start : section.index("```", start)]
+
+
+def test_the_readme_walk_through_prints_what_it_says(tmp_path, database_url):
+    with serving("flask run", tmp_path, database_url, seed=False) as (base, log):
+        script = readme_block("## Walk-through", "bash").replace("http://127.0.0.1:5000", base)
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == readme_block("What it prints:", "text")
+        # The server logged every request, and not one password or token.
+        requests = log.read_text()
+        assert "POST /api/auth/login" in requests
+        assert "frequency hopping" not in requests
+        assert "Bearer" not in requests
+
+
+def test_gunicorn_refuses_to_start_without_a_secret(database_url):
+    env = {k: v for k, v in os.environ.items() if k != "FLASK_SECRET_KEY"}
+    env["FLASK_DATABASE_URL"] = database_url
+    result = subprocess.run(
+        [BIN / "gunicorn", "--bind", f"127.0.0.1:{free_port()}"],
+        cwd=CHAPTER,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr

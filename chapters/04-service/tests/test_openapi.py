@@ -1,0 +1,55 @@
+"""The OpenAPI document describes every route, and asks for a token exactly where the code does."""
+
+import re
+
+import pytest
+
+from blog.openapi import DOCUMENT
+
+WRITES = {"post", "put", "patch", "delete"}
+
+
+def operations():
+    for path, item in DOCUMENT["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                yield path, method, operation
+
+
+def test_the_document_is_served(client):
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200
+    assert response.json == DOCUMENT
+    assert response.json["openapi"] == "3.1.0"
+
+
+def test_every_route_is_in_the_document_and_nothing_else(app):
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in ("static", "openapi.openapi_document"):
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api"))
+        routes |= {(path, method.lower()) for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routes == {(path, method) for path, method, _ in operations()}
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "operation"),
+    [pytest.param(*op, id=f"{op[1]} {op[0]}") for op in operations()],
+)
+def test_a_token_is_required_exactly_where_the_document_says(client, path, method, operation):
+    secured = operation.get("security", DOCUMENT["security"]) == [{"bearer": []}]
+    url = "/api" + path.replace("{user_id}", "1").replace("{post_id}", "1")
+    response = client.open(url, method=method.upper(), json={})
+    assert (response.status_code == 401) == secured, response.json
+    if secured:
+        assert "401" in operation["responses"]
+
+
+def test_every_write_needs_a_token_except_registering_and_logging_in():
+    public_writes = {
+        (path, method)
+        for path, method, operation in operations()
+        if method in WRITES and not operation.get("security")
+    }
+    assert public_writes == {("/users", "post"), ("/auth/login", "post")}

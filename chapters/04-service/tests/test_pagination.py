@@ -1,0 +1,121 @@
+"""Every list comes a page at a time: bounded, in id order, with a link to the next page."""
+
+import pytest
+from sqlalchemy import event, insert
+
+from blog.db import Session
+from blog.models import Post, User
+from blog.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+
+@pytest.fixture
+def many_users(app):
+    """150 users, written straight to the table (registering each would hash 150 passwords)."""
+    with app.app_context():
+        rows = [{"username": f"user{n:03}", "email": f"u{n}@example.com"} for n in range(150)]
+        Session.execute(insert(User), rows)
+        Session.commit()
+    return [row["username"] for row in rows]
+
+
+def walk(client, url):
+    """Follow ``next`` links from ``url``; return every page."""
+    pages = []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.json
+        pages.append(response.json)
+        url = response.json["next"]
+    return pages
+
+
+def test_the_default_page_is_bounded(client, many_users):
+    page = client.get("/api/users").json
+    assert len(page["items"]) == DEFAULT_LIMIT
+    assert page["next"] == f"/api/users?limit={DEFAULT_LIMIT}&after={page['items'][-1]['id']}"
+
+
+def test_following_next_visits_every_user_once_in_order(client, many_users):
+    pages = walk(client, "/api/users?limit=40")
+    assert [len(page["items"]) for page in pages] == [40, 40, 40, 30]
+    names = [user["username"] for page in pages for user in page["items"]]
+    assert names == many_users
+    assert pages[-1]["next"] is None
+
+
+def test_a_full_last_page_has_no_next_link(client, many_users):
+    pages = walk(client, "/api/users?limit=50")
+    assert [len(page["items"]) for page in pages] == [50, 50, 50]
+
+
+def test_pages_are_stable_while_rows_are_added(client, many_users, register):
+    first = client.get("/api/users?limit=10").json
+    register("newcomer")  # a new row lands at the end, not in the middle
+    second = client.get(first["next"]).json
+    assert second["items"][0]["id"] == first["items"][-1]["id"] + 1
+
+
+def test_public_pages_hold_no_email_addresses(client, many_users):
+    for page in walk(client, f"/api/users?limit={MAX_LIMIT}"):
+        for user in page["items"]:
+            assert set(user) == {"id", "username"}
+    assert b"@example.com" not in client.get("/api/users").data
+
+
+def test_a_page_of_posts_reads_only_its_rows(app, client, ada, engine):
+    with app.app_context():
+        Session.execute(
+            insert(Post), [{"user_id": ada.id, "title": f"T{n}", "body": "B"} for n in range(300)]
+        )
+        Session.commit()
+    statements = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        page = client.get(f"/api/users/{ada.id}/posts?limit=5&after=100").json
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert [post["title"] for post in page["items"]] == ["T100", "T101", "T102", "T103", "T104"]
+    # Two statements: the user (for a 404), then one page with LIMIT, nothing else.
+    selects = [s for s, _ in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 2
+    assert "LIMIT" in selects[1].upper()
+    assert "posts" in selects[1]
+
+
+def test_posts_come_in_pages_too(client, ada):
+    for n in range(5):
+        client.post("/api/posts", json={"title": f"T{n}", "body": "B"}, headers=ada.headers)
+    pages = walk(client, f"/api/users/{ada.id}/posts?limit=2")
+    assert [[p["title"] for p in page["items"]] for page in pages] == [
+        ["T0", "T1"],
+        ["T2", "T3"],
+        ["T4"],
+    ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=0",
+        f"limit={MAX_LIMIT + 1}",
+        "limit=-1",
+        "limit=ten",
+        "limit=",
+        "limit=1.5",
+        "limit=%D9%A1",  # an Arabic-Indic one: a digit to str.isdigit(), not to us
+        "limit=%EF%BC%91",  # a fullwidth one
+        "limit=" + "9" * 5000,
+        "after=-1",
+        "after=x",
+        f"after={2**63}",
+    ],
+)
+def test_bad_page_parameters_are_400(client, ada, query):
+    for path in ["/api/users", f"/api/users/{ada.id}/posts"]:
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == 400, (path, query)
+        assert "must be a whole number" in response.json["message"]
