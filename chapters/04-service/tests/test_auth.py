@@ -4,13 +4,13 @@ import logging
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD
 from sqlalchemy import select, update
 from werkzeug.datastructures import WWWAuthenticate
 
 from blog import auth
 from blog.db import Session
 from blog.models import Token, User
+from conftest import PASSWORD
 
 POST = {"title": "Hello", "body": "First post."}
 

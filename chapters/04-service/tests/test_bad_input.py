@@ -1,11 +1,11 @@
 """Client mistakes get a 4xx with a JSON message, and change no rows."""
 
 import pytest
-from conftest import PASSWORD
 from sqlalchemy.exc import IntegrityError
 
 from blog.db import Session
 from blog.models import User
+from conftest import PASSWORD
 
 GOOD_USER = {"username": "ada", "email": "ada@example.com", "password": PASSWORD}
 GOOD_POST = {"title": "Hello", "body": "First post."}
