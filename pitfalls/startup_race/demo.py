@@ -51,7 +51,9 @@ def init_database() -> None:
 
 
 def trials(factory: str, init_db: bool) -> None:
-    print(f"{TRIALS} times: a new database, {WORKERS} processes call {factory}.create_app() at once")
+    print(
+        f"{TRIALS} times: a new database, {WORKERS} processes call {factory}.create_app() at once"
+    )
     if init_db:
         print("(flask --app blog init-db runs first, once)")
     __import__(factory)

@@ -14,7 +14,7 @@ def test_every_capture_is_shown_on_a_page(name):
 
 
 def test_a_page_without_the_include_does_not_count(tmp_path):
-    (tmp_path / "page.md").write_text('Shown as `captures/reloader-naive.txt` in prose only.\n')
+    (tmp_path / "page.md").write_text("Shown as `captures/reloader-naive.txt` in prose only.\n")
     assert shown_by("reloader-naive", docs=tmp_path) == []
     (tmp_path / "page.md").write_text('```text\n--8<-- "captures/reloader-naive.txt"\n```\n')
     assert shown_by("reloader-naive", docs=tmp_path) == [tmp_path / "page.md"]
@@ -34,6 +34,8 @@ def test_what_the_demonstration_printed_is_compared():
 
 def test_only_timing_counts_are_masked():
     assert comparable("18 of 60 requests failed\n") == comparable("23 of 60 requests failed\n")
-    assert comparable("7 of 10 trials had a failure\n") == comparable("5 of 10 trials had a failure\n")
+    assert comparable("7 of 10 trials had a failure\n") == comparable(
+        "5 of 10 trials had a failure\n"
+    )
     assert comparable("18 of 60 requests failed\n") != comparable("18 of 61 requests failed\n")
     assert comparable("GET /users -> 3 user(s)\n") != comparable("GET /users -> 2 user(s)\n")
