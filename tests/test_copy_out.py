@@ -32,9 +32,9 @@ LEFTOVERS = shutil.ignore_patterns(
 WHERE = """
 import importlib, os
 
-def pytest_report_header():
-    names = os.environ["COPY_OUT_MODULES"].split()
-    return [f"imported {name} from {importlib.import_module(name).__file__}" for name in names]
+def pytest_terminal_summary(terminalreporter):
+    for name in os.environ["COPY_OUT_MODULES"].split():
+        terminalreporter.write_line(f"imported {name} from {importlib.import_module(name).__file__}")
 """
 
 
