@@ -43,6 +43,7 @@ DEMOS: dict[str, tuple[str, str, str | None]] = {
     "app-context-chapter-03": ("app_context/demo.py", "plain", None),
     "flask-env-naive": ("flask_env/demo.py", "old_way", None),
     "flask-env-debug": ("flask_env/demo.py", "new_way", None),
+    "cli-context": ("cli_context/demo.py", "commands", "02"),
     "orm-sql": ("orm_sql/demo.py", "statements", "03"),
     "safety-responses": ("bad_input/demo.py", "responses", "03"),
 }
