@@ -109,7 +109,7 @@ def pitfalls(session: nox.Session) -> None:
     """Reproduce every pitfall the docs warn about, then compare with the captured output."""
     session.install(*PITFALLS_REQUIREMENTS, *CONSTRAINTS, env=SESSION_ENV)
     # The comparison reads the outputs the tests saw instead of running every demo again.
-    outputs = Path(session.create_tmp()) / "pitfall-outputs"
+    outputs = Path(session.virtualenv.location) / "demo-outputs"
     shutil.rmtree(outputs, ignore_errors=True)
     env = {"PITFALLS_OUTPUT": str(outputs)}
     session.run("pytest", "-W", "error", str(ROOT / "pitfalls"), *session.posargs, env=env)

@@ -39,8 +39,8 @@ PACKAGES = ("Flask", "Werkzeug", "SQLAlchemy", "Flask-SQLAlchemy")
 # must not make every run differ.
 FIXED = [
     (re.compile(r"[^\s\"']*/site-packages/"), "<site-packages>/"),
+    (re.compile(r"(?:/[^/\s'\"]+)*/pitfall-\w+"), "<tmp>"),  # wherever TMPDIR points
     (re.compile(re.escape(f"{ROOT}/")), ""),
-    (re.compile(r"(?:/[^/\s'\"]+)*/pitfall-\w+"), "<tmp>"),
     (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
     (re.compile(r"Debugger PIN: [\d-]+"), "Debugger PIN: <pin>"),
     (re.compile(r"\b(after|waited) \d+\.\d+ s\b"), r"\1 <t> s"),
