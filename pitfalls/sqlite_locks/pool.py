@@ -87,9 +87,11 @@ def long_lived_threads() -> None:
                 with lock:
                     statuses[status] += 1
 
-        with ThreadPoolExecutor(threads) as pool:
-            for future in [pool.submit(serve) for _ in range(threads)]:
-                future.result()
+        workers = [threading.Thread(target=serve) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
         failed = sum(n for status, n in statuses.items() if status != 200)
         print(f"{failed} of {statuses.total()} requests failed")
         engine = Session.get_bind()
