@@ -12,9 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tools.chapters import chapters
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-CHAPTERS = {"02": ROOT / "chapters/02-factory", "03": ROOT / "chapters/03-plain-sqlalchemy"}
+CHAPTERS = chapters()
 # Capture name -> (script, part, chapter whose `blog` package it imports).
 # A docs page shows one or more captures.
 DEMOS: dict[str, tuple[str, str, str | None]] = {
