@@ -115,12 +115,23 @@ def print_users(status: int, users: object) -> None:
 
 
 class DevServer:
-    """``flask ... run`` in its own process group, logging to a file; killed on exit."""
+    """``flask ... run`` in its own process group, logging to a file; killed on exit.
 
-    def __init__(self, args: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> None:
+    ``args`` follow ``flask``; with ``program=None`` they are the whole command.
+    """
+
+    def __init__(
+        self,
+        args: list[str],
+        *,
+        cwd: Path,
+        env: dict[str, str],
+        log: Path,
+        program: str | None = "flask",
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.args = args
+        self.args = [str(BIN / program), *args] if program else args
         self.cwd = cwd
         self.env = {**env, "FLASK_RUN_PORT": str(self.port)}
         self.log_path = log
@@ -129,7 +140,7 @@ class DevServer:
     def __enter__(self) -> DevServer:
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
-                [str(BIN / "flask"), *self.args],
+                self.args,
                 cwd=self.cwd,
                 env=self.env,
                 stdout=log,

@@ -2,11 +2,16 @@
 
 The copy is installed without the root constraints.txt, so this also proves
 the version ranges in the chapter's own pyproject.toml resolve to a working set.
+The tests run against the installed copy, not its source folder: pytest starts
+outside the copy, in importlib mode, and a plugin reports where each module
+came from. Then the README's own ``flask`` commands run in the copy.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -14,16 +19,28 @@ from pathlib import Path
 
 import pytest
 
+from tools.chapters import chapters
+
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = sorted(p.name for p in (ROOT / "chapters").iterdir() if p.is_dir())
+CHAPTERS = chapters()
 # Things a reader's copy would not contain: caches and local databases.
 LEFTOVERS = shutil.ignore_patterns(
     "__pycache__", ".pytest_cache", ".hypothesis", "*.egg-info", "instance", "*.sqlite*"
 )
+# A pytest plugin, loaded with -p: prints where the chapter's modules were imported from.
+WHERE = """
+import importlib, os
+
+def pytest_terminal_summary(terminalreporter):
+    for name in os.environ["COPY_OUT_MODULES"].split():
+        where = importlib.import_module(name).__file__
+        terminalreporter.write_line(f"imported {name} from {where}")
+"""
 
 
-def test_every_chapter_is_checked():
-    assert CHAPTERS == ["01-minimal", "02-factory", "03-plain-sqlalchemy", "04-service"]
+def test_the_chapter_list_is_found():
+    # A new chapters/NN-name folder with a pyproject.toml joins the list by itself.
+    assert {"01", "02", "03"} <= CHAPTERS.keys()
 
 
 def make_venv(venv: Path) -> Path:
@@ -45,20 +62,88 @@ def install(python: Path, target: str, cwd: Path) -> None:
     subprocess.run(command, cwd=cwd, check=True, env={**os.environ, "UV_COMPILE_BYTECODE": "1"})
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_copied_out_of_the_repo_passes_its_tests(chapter, tmp_path):
+def modules(copy: Path) -> list[str]:
+    """The chapter's own modules and packages, found from its files (tests aside)."""
+    packages = [
+        p.name for p in copy.iterdir() if (p / "__init__.py").exists() and p.name != "tests"
+    ]
+    files = [p.stem for p in copy.glob("*.py") if p.stem.isidentifier()]
+    return sorted(packages + files)
+
+
+def readme_commands(readme: Path) -> list[list[str]]:
+    """The ``flask`` chores of the README's "Run it" block; servers are left out."""
+    block = readme.read_text().split("## Run it", 1)[1].split("```bash", 1)[1].split("```")[0]
+    commands = []
+    for line in block.splitlines():
+        words = shlex.split(line.split("#", 1)[0])
+        if words[:1] == ["flask"] and "run" not in words:
+            commands.append(words)
+    return commands
+
+
+def clean_env(venv: Path, **extra: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("FLASK_", "WERKZEUG_", "VIRTUAL_ENV"))
+        and key not in {"TEST_DATABASE_URL", "PYTHONPATH", "PITFALLS_OUTPUT"}
+    }
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    return {**env, **extra}
+
+
+@pytest.mark.parametrize("number", CHAPTERS)
+def test_chapter_copied_out_of_the_repo_passes_its_tests(number, tmp_path):
     copy = tmp_path / "my-app"
-    shutil.copytree(ROOT / "chapters" / chapter, copy, ignore=LEFTOVERS)
-    python = make_venv(tmp_path / "venv")
+    shutil.copytree(CHAPTERS[number], copy, ignore=LEFTOVERS)
+    venv = tmp_path / "venv"
+    python = make_venv(venv)
     # A regular (non-editable) install, as a reader would deploy it.
     install(python, ".[test]", cwd=copy)
-    env = {k: v for k, v in os.environ.items() if k not in {"TEST_DATABASE_URL", "PYTHONPATH"}}
+    names = modules(copy)
+    assert names, "the chapter has no module or package"
+
+    # Outside the copy, in importlib mode: nothing puts the source folder on sys.path.
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "where_imported.py").write_text(WHERE)
+    env = clean_env(venv, COPY_OUT_MODULES=" ".join(names))
     result = subprocess.run(
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=copy,
+        [
+            python,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "where_imported",
+            "--import-mode=importlib",
+            "--rootdir",
+            copy,
+            "-c",
+            copy / "pyproject.toml",
+            copy / "tests",
+        ],
+        cwd=outside,
         env=env,
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout[-2000:]
+    site_packages = re.escape(str(venv)) + r"/lib/python3\.\d+/site-packages/"
+    for name in names:
+        found = re.search(rf"^imported {name} from (.*)$", result.stdout, re.MULTILINE)
+        assert found, result.stdout[:2000]
+        assert re.match(site_packages, found[1]), f"{name} came from {found[1]}"
+
+    # The README's chores, as a reader types them in the copy (.flaskenv included).
+    commands = readme_commands(copy / "README.md")
+    assert commands, "the README shows no flask command"
+    for command in commands:
+        done = subprocess.run(
+            command, cwd=copy, env=clean_env(venv), capture_output=True, text=True
+        )
+        assert done.returncode == 0, f"{shlex.join(command)}:\n{done.stdout}{done.stderr}"

@@ -1,19 +1,25 @@
 """Demonstration: ``flask run --debug`` builds the app twice, so a seeding factory seeds twice.
 
-First the naive factory (naive_app.py), then chapter 03 the way it is meant to
-be used: a factory that writes nothing, and an idempotent ``flask seed``.
+First the reloader's two processes and their roles (roles_app.py), then the
+naive factory (naive_app.py), the same with a transaction it never ends
+(locking_app.py), and chapter 03 the way it is meant to be used: a factory
+that writes nothing, and an idempotent ``flask seed``.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import sqlite3
+import sys
 from pathlib import Path
 
 from pitfalls.support import (
     CHAPTERS,
     REQUEST_LINE,
     DevServer,
+    environment,
     main,
     print_users,
     run,
@@ -23,7 +29,8 @@ from pitfalls.support import (
 )
 
 HERE = Path(__file__).parent
-NOTE = re.compile(r"^(create_app\(\)| \* )")  # our print, and werkzeug's " * " lines
+NOTE = re.compile(r"^(create_app\(\)|pid \d+ | \* )")  # our prints, and werkzeug's " * " lines
+DRIVER_ERROR = re.compile(r"^\(sqlite3\.\w+\) ")  # the driver's error inside SQLAlchemy's
 ERROR = re.compile(r"^[\w.]+(Error|Exception): ")  # the last line of a traceback
 
 
@@ -39,7 +46,7 @@ def print_server_log(log: str) -> None:
             else:
                 shown.append("Traceback (most recent call last):\n  ...")
             shown.append(line)
-        elif NOTE.match(line):
+        elif NOTE.match(line) or DRIVER_ERROR.match(line):
             shown.append(line)
     print("\n".join(shown))
 
@@ -82,5 +89,69 @@ def chapter() -> None:
             print_users(*server.request("GET", "/users"))
 
 
+def roles() -> None:
+    """Which process builds the app, which one serves, and what happens when a file changes."""
+    with scratch() as tmp:
+        for name in ("roles_app.py", "flask_showing_exits.py"):
+            shutil.copy(HERE / name, tmp)
+        show(["cd", str(tmp)])
+        env = environment()
+        command = ["python", "flask_showing_exits.py", "--app", "roles_app", "run", "--debug"]
+        show(command)
+        args = [sys.executable, *command[1:]]
+        with DevServer(args, cwd=tmp, env=env, log=tmp / "server.log", program=None) as server:
+            server.wait_for(r"^create_app\(\)", count=2)
+            print_roles(server.log())
+            _, answer = server.request("GET", "/")
+            print(f"GET / -> answered by pid {answer['pid']}")
+            # A later modification time than the one the reloader saw: a saved edit.
+            source = tmp / "roles_app.py"
+            mtime = source.stat().st_mtime + 10
+            os.utime(source, (mtime, mtime))
+            show(["touch", "roles_app.py"])
+            before = server.log()
+            server.wait_for(r"^create_app\(\)", count=3)
+            print_roles(server.log()[len(before) :])
+            server.requests = len(REQUEST_LINE.findall(server.log()))
+            _, answer = server.request("GET", "/")
+            print(f"GET / -> answered by pid {answer['pid']}")
+
+
+def print_roles(log: str) -> None:
+    """Our own prints and werkzeug's start-up lines, in the order they were logged."""
+    lines = log.splitlines()
+    wanted = re.compile(r"^(create_app\(\)|pid \d+: | \* (?!Debugger))")
+    print("\n".join(line for line in lines if wanted.match(line)))
+
+
+def locked() -> None:
+    """The seeding factory whose transaction stays open: the reloader's child waits, then fails."""
+    with scratch() as tmp:
+        database = tmp / "blog.sqlite"
+        env = terminal(HERE, "03", FLASK_DATABASE_URL=f"sqlite:///{database}")
+        command = ["flask", "--app", "locking_app", "run", "--debug"]
+        show(command)
+        with DevServer(command[1:], cwd=HERE, env=env, log=tmp / "server.log") as server:
+            server.wait_for(r"^ \* Running on")
+            status, _ = server.request("GET", "/users")
+            print_server_log(server.log())
+            print(f"GET /users -> {status}")
+            print("while the server runs, another program writes (it waits up to 1 s):")
+            try:
+                with sqlite3.connect(database, timeout=1) as other:
+                    other.execute("INSERT INTO users (username, email) VALUES ('x', 'x@x.org')")
+                print("  ok")
+            except sqlite3.OperationalError as error:
+                print(f"  sqlite3.OperationalError: {error}")
+        print("(server stopped)")
+        print(f"users in the database: {', '.join(usernames(database)) or 'none'}")
+
+
 if __name__ == "__main__":
-    main(naive=naive, no_reload=lambda: naive("--no-reload"), chapter=chapter)
+    main(
+        roles=roles,
+        naive=naive,
+        no_reload=lambda: naive("--no-reload"),
+        locked=locked,
+        chapter=chapter,
+    )

@@ -73,14 +73,6 @@ def locks(close_sessions: bool) -> None:
         b.call("GET", "/users")
 
 
-def pool(close_sessions: bool) -> None:
-    print(f"pool_size=1, max_overflow=0, pool_timeout=0.5; close_sessions={close_sessions}")
-    with scratch() as tmp:
-        a, b = two_workers(tmp, close_sessions=close_sessions, pool_size=1)
-        a.call("GET", "/users")
-        b.call("GET", "/users")
-
-
 def endings() -> None:
     """Chapter 03's Session writes a row and then ends (or not); another connection writes."""
     endings: dict[str, Callable[[], None]] = {
@@ -152,6 +144,4 @@ if __name__ == "__main__":
         chapter=lambda: locks(close_sessions=True),
         endings=endings,
         busy_timeout=busy_timeout,
-        pool_naive=lambda: pool(close_sessions=False),
-        pool_chapter=lambda: pool(close_sessions=True),
     )

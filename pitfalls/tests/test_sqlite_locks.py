@@ -1,5 +1,7 @@
 """Pitfall 2: a session left open holds SQLite's write lock, and a connection of the pool."""
 
+import re
+
 from pitfalls import run_demo
 
 LOCKED = "(sqlite3.OperationalError) database is locked"
@@ -44,17 +46,35 @@ def test_a_busy_timeout_lets_a_writer_wait_for_a_short_transaction():
     assert "users now: ['ada', 'grace']" in out
 
 
-def test_sessions_never_removed_run_the_pool_dry():
+POOL_DRY = (
+    "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, "
+    "connection timed out, timeout 30.00"
+)
+
+
+def failed(out: str) -> tuple[int, int]:
+    found = re.search(r"^(\d+) of (\d+) requests failed$", out, re.MULTILINE)
+    assert found, out
+    return int(found[1]), int(found[2])
+
+
+def test_long_lived_threads_keep_one_connection_each_and_never_run_dry():
+    out = run_demo("sqlite-locks-pool-threads")
+    assert failed(out) == (0, 200)
+    # Nothing removed the sessions: each of the 8 threads still holds its connection.
+    assert "pool connections still checked out: 8" in out
+
+
+def test_the_dev_server_runs_the_default_pool_dry_without_session_remove():
     out = run_demo("sqlite-locks-pool-naive")
-    assert "worker A  GET /users -> 200 []" in out
-    assert (
-        "worker B  GET /users -> sqlalchemy.exc.TimeoutError: "
-        "QueuePool limit of size 1 overflow 0 reached" in out
-    )
+    assert "$ flask --app no_remove_app run" in out
+    count, total = failed(out)
+    assert total == 60 and count > 0
+    assert POOL_DRY in out
 
 
-def test_removed_sessions_share_even_a_pool_of_one():
+def test_chapter_03_under_the_same_load_has_no_failure():
     out = run_demo("sqlite-locks-pool-chapter")
-    assert "worker A  GET /users -> 200 []" in out
-    assert "worker B  GET /users -> 200 []" in out
-    assert "Error" not in out
+    assert "$ flask --app blog run" in out
+    assert failed(out) == (0, 60)
+    assert "errors in the server log:\n  none" in out

@@ -1,0 +1,41 @@
+"""tools/capture.py: what ``--check`` compares, and that every capture is on a page."""
+
+import pytest
+
+from pitfalls import DEMOS
+from tools.capture import comparable, shown_by
+
+BODY = "$ flask --app blog run\n * Debug mode: off\n"
+
+
+@pytest.mark.parametrize("name", DEMOS)
+def test_every_capture_is_shown_on_a_page(name):
+    assert shown_by(name), f"no page under docs/ includes captures/{name}.txt"
+
+
+def test_a_page_without_the_include_does_not_count(tmp_path):
+    (tmp_path / "page.md").write_text("Shown as `captures/reloader-naive.txt` in prose only.\n")
+    assert shown_by("reloader-naive", docs=tmp_path) == []
+    (tmp_path / "page.md").write_text('```text\n--8<-- "captures/reloader-naive.txt"\n```\n')
+    assert shown_by("reloader-naive", docs=tmp_path) == [tmp_path / "page.md"]
+
+
+def test_the_versions_line_is_not_compared():
+    old = "# verified with Python 3.11.7, SQLite 3.40.1\n" + BODY
+    new = "# verified with Python 3.11.2, SQLite 3.45.0\n" + BODY
+    assert comparable(old) == comparable(new)
+
+
+def test_what_the_demonstration_printed_is_compared():
+    header = "# verified with Python 3.11.7\n"
+    assert comparable(header + BODY) != comparable(header + BODY.replace("off", "on"))
+    assert comparable(header + BODY) != comparable(header)
+
+
+def test_only_timing_counts_are_masked():
+    assert comparable("18 of 60 requests failed\n") == comparable("23 of 60 requests failed\n")
+    assert comparable("7 of 10 trials had a failure\n") == comparable(
+        "5 of 10 trials had a failure\n"
+    )
+    assert comparable("18 of 60 requests failed\n") != comparable("18 of 61 requests failed\n")
+    assert comparable("GET /users -> 3 user(s)\n") != comparable("GET /users -> 2 user(s)\n")
