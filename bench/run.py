@@ -133,7 +133,7 @@ def define_apps(tmp: Path, postgres_url: str | None) -> list[App]:
             "01 sqlite3",
             ch01,
             "app:app",
-            env={"BLOG_DATABASE": str(b_file)},
+            env={"FLASK_DATABASE": str(b_file)},
             init=["flask", "--app", "app", "init-db"],
             sqlite_file=b_file,
             database_url=f"sqlite:///{b_file}",

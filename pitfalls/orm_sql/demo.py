@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import event
 
 from blog import create_app
-from blog.db import Base
+from blog.db import Base, Session
 from pitfalls.support import main, scratch
 
 REQUESTS = [
@@ -25,7 +25,7 @@ def statements() -> None:
     with scratch() as tmp:
         url = f"sqlite:///{tmp / 'blog.sqlite'}"
         app = create_app({"TESTING": True, "SECRET_KEY": "demo", "DATABASE_URL": url})
-        engine = app.extensions["blog.engine"]
+        engine = Session.get_bind()  # the engine init_app bound the registry to
         Base.metadata.create_all(engine)
         sent: list[str] = []
 
