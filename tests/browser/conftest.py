@@ -1,8 +1,8 @@
-"""Fixtures for the browser tests: a built site, a local server, Debian's Chromium.
+"""Fixtures for the browser tests: a built site, a local server, a Chromium.
 
-Nothing is downloaded: Playwright drives the system Chromium through
-``executable_path`` (``playwright install`` is never needed), and every request
-that would leave 127.0.0.1 is blocked and reported as a failure.
+Nothing is downloaded: Playwright drives Debian's Chromium, or one Playwright
+downloaded earlier (see chromium.py), through ``executable_path``, and every
+request that would leave 127.0.0.1 is blocked and reported as a failure.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import chromium
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -32,6 +32,17 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def pytest_sessionstart(session) -> None:
+    """No Chromium: stop now, with the command that installs one, before building anything."""
+    if chromium.find() is None:
+        pytest.exit(chromium.missing_message(), returncode=1)
+
+
+def pytest_report_header() -> str:
+    found = chromium.find()
+    return f"chromium: {found[0]} ({found[1]})" if found else "chromium: none"
 
 
 @pytest.fixture(scope="session")
@@ -69,20 +80,14 @@ def base_url(site: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser_context(tmp_path_factory, base_url: str):
-    if not CHROMIUM.is_file():
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}. Install Debian's package "
-            "(apt-get install -y chromium) or set CHROMIUM=/path/to/chromium. "
-            "These tests never download a browser.",
-            pytrace=False,
-        )
+    executable, _ = chromium.find()
     from playwright.sync_api import sync_playwright
 
     profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh user-data-dir
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(profile),
-            executable_path=str(CHROMIUM),
+            executable_path=str(executable),
             headless=True,
             args=CHROMIUM_ARGS,
             viewport={"width": 1280, "height": 900},

