@@ -1,0 +1,127 @@
+"""The migrations build the models' schema, go down and up again, and keep rows."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from blog import migrate
+from blog.db import Base
+
+CHAPTER = Path(__file__).resolve().parent.parent
+
+
+def differences(engine):
+    """What autogenerate would put in a new revision: nothing, when models and migrations agree."""
+    with engine.connect() as connection:
+        return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+
+def dump(engine, tables):
+    """Every row of ``tables``, in a stable order, to compare before and after."""
+    with engine.connect() as connection:
+        return {
+            table: connection.execute(text(f"SELECT * FROM {table} ORDER BY id")).all()
+            for table in tables
+        }
+
+
+def model_tables(engine):
+    return set(inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def test_the_migrations_build_the_models_schema(app, engine):
+    assert model_tables(engine) == set(Base.metadata.tables)
+    assert differences(engine) == []
+
+
+def test_there_is_one_newest_revision():
+    # Two branches that each added a revision leave two heads: `alembic merge heads`.
+    assert len(migrate.head_revisions()) == 1
+
+
+def test_init_db_upgrades_an_empty_database(empty_app):
+    engine = empty_app.extensions["blog.engine"]
+    with empty_app.app_context():
+        result = empty_app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    (head,) = migrate.head_revisions()
+    assert f"schema at revision {head}" in result.output
+    assert differences(engine) == []
+
+
+def test_init_db_twice_changes_nothing(flask_command, count_rows):
+    flask_command("seed")
+    before = count_rows()
+    result = flask_command("init-db")
+    assert result.exit_code == 0, result.output
+    assert count_rows() == before
+
+
+def test_down_one_revision_and_up_again(app, engine, flask_command):
+    flask_command("seed")
+    before = dump(engine, model_tables(engine))
+    migrate.downgrade(engine, "-1")
+    # The tables the previous revision has keep their rows.
+    kept = model_tables(engine)
+    assert dump(engine, kept) == {table: before[table] for table in kept}
+    migrate.upgrade(engine)
+    assert differences(engine) == []
+    assert dump(engine, kept) == {table: before[table] for table in kept}
+
+
+def test_down_to_nothing_and_up_again(app, engine):
+    migrate.downgrade(engine, "base")
+    assert model_tables(engine) == set()
+    migrate.upgrade(engine)
+    assert differences(engine) == []
+
+
+def test_a_database_made_before_migrations_is_adopted(empty_app, flask_command):
+    # What create_all() made before this app had migrations: the first
+    # revision's tables, rows in them, and no version table.
+    engine = empty_app.extensions["blog.engine"]
+    migrate.upgrade(engine, migrate.BASELINE)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))
+        connection.execute(text("INSERT INTO users VALUES (7, 'ada', 'ada@example.com')"))
+        connection.execute(text("INSERT INTO posts VALUES (9, 7, 'Hello', 'First post.')"))
+    before = dump(engine, ["users", "posts"])
+
+    result = flask_command("init-db")
+    assert result.exit_code == 0, result.output
+    assert differences(engine) == []
+    with engine.connect() as connection:
+        assert migrate.current_revisions(connection) == migrate.head_revisions()
+    assert dump(engine, ["users", "posts"]) == before
+
+
+def test_unknown_tables_without_history_are_refused(empty_app):
+    engine = empty_app.extensions["blog.engine"]
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)"))
+    with pytest.raises(RuntimeError, match="no migration history"):
+        migrate.upgrade(engine)
+    assert model_tables(engine) == {"users"}
+
+
+def test_the_alembic_command_uses_the_apps_settings(database_url):
+    # Run in this folder, as a team would: alembic.ini, then env.py builds the app,
+    # which reads FLASK_DATABASE_URL. No URL is written in alembic.ini.
+    env = {**os.environ, "FLASK_DATABASE_URL": database_url}
+    alembic = [sys.executable, "-m", "alembic"]
+    upgrade = subprocess.run(
+        [*alembic, "upgrade", "head"], cwd=CHAPTER, env=env, capture_output=True, text=True
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "Running upgrade  -> " + migrate.BASELINE in upgrade.stderr
+    check = subprocess.run(
+        [*alembic, "check"], cwd=CHAPTER, env=env, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+    assert "No new upgrade operations detected" in check.stdout + check.stderr
