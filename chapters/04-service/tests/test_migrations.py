@@ -1,14 +1,20 @@
 """The migrations build the models' schema, go down and up again, and keep rows."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import MetaData, String, create_engine, inspect, text
+from sqlalchemy.exc import OperationalError
 
 from blog import migrate
 from blog.db import Base
@@ -125,3 +131,60 @@ def test_the_alembic_command_uses_the_apps_settings(database_url):
     )
     assert check.returncode == 0, check.stderr
     assert "No new upgrade operations detected" in check.stdout + check.stderr
+
+
+def test_autogenerate_sees_a_renamed_column_as_drop_and_add(app, engine):
+    # Its best-known limit: a rename written by autogenerate would lose the column's data.
+    renamed = MetaData()
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(renamed)
+    renamed.tables["users"].c.email.name = "mail"
+    with engine.connect() as connection:
+        found = compare_metadata(MigrationContext.configure(connection), renamed)
+    assert [(change[0], change[3].name) for change in found] == [
+        ("add_column", "mail"),
+        ("remove_column", "email"),
+    ]
+
+
+def test_sqlite_needs_batch_mode_to_alter_a_column(tmp_path):
+    # About SQLite whatever TEST_DATABASE_URL says: PostgreSQL alters columns in place.
+    engine = create_engine(f"sqlite:///{tmp_path / 'batch.sqlite'}")
+    migrate.upgrade(engine)
+    with engine.begin() as connection:
+        operations = Operations(MigrationContext.configure(connection))
+        with pytest.raises(OperationalError, match="syntax error"):
+            operations.alter_column("users", "email", existing_type=String(254), nullable=True)
+    with engine.begin() as connection:
+        operations = Operations(MigrationContext.configure(connection))
+        # Batch mode: a new table with the change, the rows copied over, the old one dropped.
+        with operations.batch_alter_table("users") as batch:
+            batch.alter_column("email", existing_type=String(254), nullable=True)
+    assert {c["name"]: c["nullable"] for c in inspect(engine).get_columns("users")}["email"]
+    engine.dispose()
+
+
+def test_two_branches_that_each_add_a_revision_need_a_merge(empty_app, tmp_path):
+    # A copy of the scripts, so the test can add revisions without touching the real ones.
+    shutil.copytree(migrate.MIGRATIONS, tmp_path / "migrations")
+    config = migrate.alembic_config()
+    config.set_main_option("script_location", str(tmp_path / "migrations"))
+    (head,) = ScriptDirectory.from_config(config).get_heads()
+    # Each branch made its revision on top of the same head, unaware of the other
+    # (in one folder, splice=True is how to say so).
+    command.revision(config, "add tags", head=head, rev_id="branch_a")
+    command.revision(config, "add likes", head=head, rev_id="branch_b", splice=True)
+    assert set(ScriptDirectory.from_config(config).get_heads()) == {"branch_a", "branch_b"}
+
+    engine = empty_app.extensions["blog.engine"]
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        with pytest.raises(CommandError, match="Multiple head revisions"):
+            command.upgrade(config, "head")
+
+    command.merge(config, "heads", message="merge tags and likes", rev_id="merged")
+    assert ScriptDirectory.from_config(config).get_heads() == ["merged"]
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        assert migrate.current_revisions(connection) == {"merged"}
