@@ -188,3 +188,25 @@ def test_two_branches_that_each_add_a_revision_need_a_merge(empty_app, tmp_path)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
         assert migrate.current_revisions(connection) == {"merged"}
+
+
+def test_autogenerate_writes_batch_blocks_for_sqlite(tmp_path):
+    # env.py's render_as_batch: on SQLite, drafts alter tables through batch mode.
+    shutil.copytree(migrate.MIGRATIONS, tmp_path / "migrations")
+    engine = create_engine(f"sqlite:///{tmp_path / 'draft.sqlite'}")
+    migrate.upgrade(engine)
+    # Take an index away, so the draft has something to add back.
+    table, index = next(
+        (table, index["name"])
+        for table in sorted(Base.metadata.tables)
+        for index in inspect(engine).get_indexes(table)
+    )
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP INDEX {index}"))
+        config = migrate.alembic_config(connection)
+        config.set_main_option("script_location", str(tmp_path / "migrations"))
+        script = command.revision(config, "add the index", autogenerate=True, rev_id="draft")
+    engine.dispose()
+    draft = Path(script.path).read_text().replace("'", '"')
+    assert f'with op.batch_alter_table("{table}"' in draft
+    assert index in draft

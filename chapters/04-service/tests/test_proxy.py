@@ -20,7 +20,7 @@ def make_app(database_url, trusted_proxies):
 
     @app.get("/whoami")
     def whoami():
-        return {"client": request.remote_addr, "url": url_for("api.list_users", _external=True)}
+        return {"client": request.remote_addr, "url": url_for("whoami", _external=True)}
 
     return app
 
@@ -28,10 +28,10 @@ def make_app(database_url, trusted_proxies):
 @pytest.mark.parametrize(
     ("headers", "trusted_proxies", "client", "url"),
     [
-        (ONE_PROXY, 0, "127.0.0.1", "http://localhost/users"),  # the default: ignored
-        (ONE_PROXY, 1, "198.51.100.7", "https://localhost/users"),  # not the forged one
-        (TWO_PROXIES, 1, "203.0.113.9", "http://localhost/users"),  # one hop short
-        (TWO_PROXIES, 2, "198.51.100.7", "https://localhost/users"),
+        (ONE_PROXY, 0, "127.0.0.1", "http://localhost/whoami"),  # the default: ignored
+        (ONE_PROXY, 1, "198.51.100.7", "https://localhost/whoami"),  # not the forged one
+        (TWO_PROXIES, 1, "203.0.113.9", "http://localhost/whoami"),  # one hop short
+        (TWO_PROXIES, 2, "198.51.100.7", "https://localhost/whoami"),
     ],
 )
 def test_forwarded_headers_are_honoured_only_when_configured(
