@@ -7,6 +7,8 @@ regular (non-editable) install still knows the newest revision at start-up.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -48,7 +50,7 @@ def current_revisions(connection: Connection) -> set[str]:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the migrations up to ``revision``; ``flask init-db`` calls this."""
-    with engine.begin() as connection:
+    with engine.connect() as connection, foreign_keys_off(connection), connection.begin():
         config = alembic_config(connection)
         if is_unversioned_baseline(connection):
             command.stamp(config, BASELINE)
@@ -56,11 +58,37 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with engine.begin() as connection:
+    with engine.connect() as connection, foreign_keys_off(connection), connection.begin():
         config = alembic_config(connection)
         if is_unversioned_baseline(connection):
             command.stamp(config, BASELINE)
         command.downgrade(config, revision)
+
+
+@contextmanager
+def foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """On SQLite, migrate with foreign keys off, then check them all at once.
+
+    Batch mode drops a table and renames a copy into its place. With foreign
+    keys on, dropping ``users`` first deletes its rows, and ON DELETE CASCADE
+    takes every post with them. SQLite ignores this switch inside a
+    transaction, so it is flipped before one starts.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    was_on = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+    connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+    connection.commit()
+    try:
+        yield
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+        if broken:
+            raise RuntimeError(f"The migration left rows pointing nowhere: {broken[:5]}")
+    finally:
+        connection.rollback()
+        connection.exec_driver_sql(f"PRAGMA foreign_keys = {'ON' if was_on else 'OFF'}")
+        connection.commit()
 
 
 def is_unversioned_baseline(connection: Connection) -> bool:

@@ -10,7 +10,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection
 
-from blog import create_app, models  # noqa: F401  (models fill Base.metadata)
+from blog import create_app, migrate, models  # noqa: F401  (models fill Base.metadata)
 from blog.db import Base
 
 config = context.config
@@ -37,6 +37,6 @@ else:
         # Keep the app's loggers: the default would silence every logger made so far.
         fileConfig(config.config_file_name, disable_existing_loggers=False)
     engine = create_app().extensions["blog.engine"]
-    with engine.connect() as connection:
+    with engine.connect() as connection, migrate.foreign_keys_off(connection):
         run_migrations(connection)
     engine.dispose()
