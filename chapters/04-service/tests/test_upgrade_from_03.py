@@ -3,9 +3,9 @@
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -15,6 +15,13 @@ from blog.db import Base
 
 # Next to this chapter in the repository (conftest.py skips collecting this file elsewhere).
 CHAPTER_03 = Path(__file__).resolve().parents[2] / "03-plain-sqlalchemy"
+
+
+# As in test_migrations.py: SQLite can't reflect or compare indexes on expressions.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index"),
+    pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression"),
+]
 
 
 def chapter_03(*args, database_url, cwd):
@@ -59,8 +66,6 @@ def test_a_chapter_03_database_upgrades_to_head(empty_app, database_url, tmp_pat
     assert result.exit_code == 0, result.output
 
     assert rows(engine) == before
-    with engine.connect() as connection, warnings.catch_warnings():
+    with engine.connect() as connection:
         assert migrate.current_revisions(connection) == migrate.head_revisions()
-        # As in test_migrations.py: SQLite can't compare indexes on expressions.
-        warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression")
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
