@@ -67,12 +67,12 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 @contextmanager
 def foreign_keys_off(connection: Connection) -> Iterator[None]:
-    """On SQLite, migrate with foreign keys off, then check them all at once.
+    """On SQLite, migrate with foreign keys off, then check every reference at once.
 
     Batch mode drops a table and renames a copy into its place. With foreign
-    keys on, dropping ``users`` first deletes its rows, and ON DELETE CASCADE
-    takes every post with them. SQLite ignores this switch inside a
-    transaction, so it is flipped before one starts.
+    keys on, dropping ``users`` first deletes its rows: that fails while posts
+    point at them, or with ON DELETE CASCADE takes every post along. SQLite
+    ignores this switch inside a transaction, so it is flipped before one starts.
     """
     if connection.dialect.name != "sqlite":
         yield
@@ -102,7 +102,7 @@ def is_unversioned_baseline(connection: Connection) -> bool:
         raise RuntimeError(
             f"The database has tables ({', '.join(sorted(tables))}) but no migration "
             "history, and they are not the ones the first revision creates. Compare "
-            f"them with blog/migrations/versions/, then mark the matching revision "
+            "them with blog/migrations/versions/, then mark the matching revision "
             "with `alembic stamp <revision>`."
         )
     return True
