@@ -1,0 +1,43 @@
+"""Probes for whatever runs the app: is the process up, can it serve?
+
+Both are cheap (no auth, one small query at most) and answer JSON. Their
+request lines are logged at DEBUG (see logs.py): probes come every few seconds.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app
+from sqlalchemy.exc import SQLAlchemyError
+
+from blog import migrate
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> dict[str, str]:
+    """Liveness: the process answers. A restart is the cure when it doesn't."""
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[dict[str, str], int]:
+    """Readiness: the database answers and its schema is the one this code expects."""
+    try:
+        with current_app.extensions["blog.engine"].connect() as connection:
+            current = migrate.current_revisions(connection)
+    except SQLAlchemyError:
+        current_app.logger.exception("Readiness check: the database does not answer")
+        return {"status": "unavailable", "reason": "The database does not answer."}, 503
+    head = current_app.extensions["blog.schema_head"]
+    if current != head:
+        at = ", ".join(sorted(current)) or "no revision"
+        reason = f"The schema is at {at}, not at {', '.join(sorted(head))}: run `flask init-db`."
+        return {"status": "unavailable", "reason": reason}, 503
+    return {"status": "ready"}, 200
+
+
+def init_app(app: Flask) -> None:
+    # The scripts don't change while the app runs: read the newest revision once.
+    app.extensions["blog.schema_head"] = migrate.head_revisions()
+    app.register_blueprint(bp)

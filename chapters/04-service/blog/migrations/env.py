@@ -1,0 +1,42 @@
+"""Alembic runs this file for every command: it connects and runs the migrations.
+
+``flask init-db`` and the tests hand over a connection (see blog/migrate.py).
+The ``alembic`` command does not, so the app is built to read the database URL
+from the same settings it uses: instance/config.py and FLASK_DATABASE_URL.
+"""
+
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import Connection
+
+from blog import create_app, migrate, models  # noqa: F401  (models fill Base.metadata)
+from blog.db import Base
+
+config = context.config
+
+
+def run_migrations(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        # Autogenerate compares the models with the database through this.
+        target_metadata=Base.metadata,
+        # SQLite cannot alter or drop most columns and constraints in place.
+        # Batch mode copies the table into a new one with the change instead.
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    run_migrations(connection)
+else:
+    if config.config_file_name is not None:
+        # Keep the app's loggers: the default would silence every logger made so far.
+        fileConfig(config.config_file_name, disable_existing_loggers=False)
+    engine = create_app().extensions["blog.engine"]
+    with engine.connect() as connection, migrate.foreign_keys_off(connection):
+        run_migrations(connection)
+    engine.dispose()

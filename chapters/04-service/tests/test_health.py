@@ -1,0 +1,63 @@
+"""Probes: /healthz answers while the process runs; /readyz only with a database at head."""
+
+import io
+import logging
+
+from blog import create_app, migrate
+
+
+def test_healthz_answers_without_a_database(tmp_path):
+    # A URL no database answers at: the process itself is still alive.
+    url = f"sqlite:///{tmp_path / 'missing-folder' / 'x.sqlite'}"
+    app = create_app({"TESTING": True, "DATABASE_URL": url})
+    response = app.test_client().get("/healthz")
+    assert (response.status_code, response.json) == (200, {"status": "ok"})
+
+
+def test_readyz_is_ready_at_the_newest_revision(client):
+    response = client.get("/readyz")
+    assert (response.status_code, response.json) == (200, {"status": "ready"})
+
+
+def test_readyz_without_a_schema(empty_app):
+    response = empty_app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json["status"] == "unavailable"
+    assert "at no revision" in response.json["reason"]
+    assert "flask init-db" in response.json["reason"]
+
+
+def test_readyz_one_revision_behind(app, client):
+    migrate.downgrade(app.extensions["blog.engine"], "-1")
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "flask init-db" in response.json["reason"]
+
+
+def test_readyz_when_the_database_does_not_answer(tmp_path):
+    url = f"sqlite:///{tmp_path / 'missing-folder' / 'x.sqlite'}"
+    app = create_app({"TESTING": True, "DATABASE_URL": url})
+    stream = io.StringIO()
+    logging.getLogger("blog").handlers[0].setStream(stream)
+    response = app.test_client().get("/readyz", headers={"X-Request-ID": "probe-1"})
+    assert response.status_code == 503
+    assert response.json == {"status": "unavailable", "reason": "The database does not answer."}
+    assert "missing-folder" not in response.get_data(as_text=True)  # no internals
+    assert "ERROR blog [probe-1] Readiness check" in stream.getvalue()  # but logged for us
+    app.extensions["blog.engine"].dispose()
+
+
+def test_probes_are_logged_only_at_debug(database_url):
+    def request_lines(level):
+        app = create_app({"TESTING": True, "DATABASE_URL": database_url, "LOG_LEVEL": level})
+        stream = io.StringIO()
+        logging.getLogger("blog").handlers[0].setStream(stream)
+        client = app.test_client()
+        for path in ("/healthz", "/readyz", "/nope"):
+            client.get(path)
+        app.extensions["blog.engine"].dispose()
+        lines = stream.getvalue().splitlines()
+        return [" ".join(line.split("] ")[1].split()[:2]) for line in lines if "] GET" in line]
+
+    assert request_lines("INFO") == ["GET /nope"]
+    assert request_lines("DEBUG") == ["GET /healthz", "GET /readyz", "GET /nope"]

@@ -1,0 +1,257 @@
+"""The migrations build the models' schema, go down and up again, and keep rows."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import MetaData, String, create_engine, event, inspect, text
+from sqlalchemy.exc import OperationalError
+
+from blog import migrate
+from blog.db import Base
+
+CHAPTER = Path(__file__).resolve().parent.parent
+
+# SQLite can't reflect an index on an expression, such as lower(username):
+# SQLAlchemy and Alembic skip it there, with a warning. PostgreSQL compares it.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index"),
+    pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression"),
+]
+
+
+def differences(engine):
+    """What autogenerate would put in a new revision: nothing, when models and migrations agree."""
+    with engine.connect() as connection:
+        return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+
+def dump(engine, tables):
+    """Every row of ``tables``, in a stable order, to compare before and after."""
+    with engine.connect() as connection:
+        return {
+            table: connection.execute(text(f"SELECT * FROM {table} ORDER BY id")).all()
+            for table in tables
+        }
+
+
+# Rows in the first revision's columns, which every later revision keeps.
+INSERT_USER = "INSERT INTO users (id, username, email) VALUES (7, 'ada', 'ada@example.com')"
+INSERT_POST = "INSERT INTO posts (id, user_id, title, body) VALUES (9, 7, 'Hello', 'First post.')"
+
+
+def project(rows, like):
+    """``rows`` with only the columns that the rows in ``like`` have."""
+    columns = list(like[0]._fields) if like else []
+    return [tuple(getattr(row, column) for column in columns) for row in rows]
+
+
+def model_tables(engine):
+    return set(inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def test_the_migrations_build_the_models_schema(app, engine):
+    assert model_tables(engine) == set(Base.metadata.tables)
+    assert differences(engine) == []
+
+
+def test_there_is_one_newest_revision():
+    # Two branches that each added a revision leave two heads: `alembic merge heads`.
+    assert len(migrate.head_revisions()) == 1
+
+
+def test_init_db_upgrades_an_empty_database(empty_app):
+    engine = empty_app.extensions["blog.engine"]
+    with empty_app.app_context():
+        result = empty_app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    (head,) = migrate.head_revisions()
+    assert f"schema at revision {head}" in result.output
+    assert differences(engine) == []
+
+
+def test_init_db_twice_changes_nothing(flask_command, count_rows):
+    flask_command("seed")
+    before = count_rows()
+    result = flask_command("init-db")
+    assert result.exit_code == 0, result.output
+    assert count_rows() == before
+
+
+def test_down_one_revision_and_up_again(app, engine, flask_command):
+    flask_command("seed")
+    before = dump(engine, model_tables(engine))
+    migrate.downgrade(engine, "-1")
+    # The tables and columns the previous revision has keep their rows.
+    older = dump(engine, model_tables(engine))
+    assert older == {table: project(before[table], older[table]) for table in older}
+    migrate.upgrade(engine)
+    assert differences(engine) == []
+    after = dump(engine, older)
+    assert {table: project(after[table], older[table]) for table in older} == older
+
+
+def test_down_to_nothing_and_up_again(app, engine):
+    migrate.downgrade(engine, "base")
+    assert model_tables(engine) == set()
+    migrate.upgrade(engine)
+    assert differences(engine) == []
+
+
+def test_a_database_made_before_migrations_is_adopted(empty_app):
+    # What create_all() made before this app had migrations: the first
+    # revision's tables, rows in them, and no version table.
+    engine = empty_app.extensions["blog.engine"]
+    migrate.upgrade(engine, migrate.BASELINE)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))
+        connection.execute(text(INSERT_USER))
+        connection.execute(text(INSERT_POST))
+    before = dump(engine, ["users", "posts"])
+
+    with empty_app.app_context():
+        result = empty_app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert differences(engine) == []
+    with engine.connect() as connection:
+        assert migrate.current_revisions(connection) == migrate.head_revisions()
+    after = dump(engine, ["users", "posts"])
+    assert {table: project(after[table], before[table]) for table in before} == before
+
+
+def test_unknown_tables_without_history_are_refused(empty_app):
+    engine = empty_app.extensions["blog.engine"]
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)"))
+    with pytest.raises(RuntimeError, match="no migration history"):
+        migrate.upgrade(engine)
+    assert model_tables(engine) == {"users"}
+
+
+def test_the_alembic_command_uses_the_apps_settings(database_url):
+    # Run in this folder, as a team would: alembic.ini, then env.py builds the app,
+    # which reads FLASK_DATABASE_URL. No URL is written in alembic.ini.
+    env = {**os.environ, "FLASK_DATABASE_URL": database_url}
+    alembic = [sys.executable, "-m", "alembic"]
+    upgrade = subprocess.run(
+        [*alembic, "upgrade", "head"], cwd=CHAPTER, env=env, capture_output=True, text=True
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "Running upgrade  -> " + migrate.BASELINE in upgrade.stderr
+    check = subprocess.run(
+        [*alembic, "check"], cwd=CHAPTER, env=env, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+    assert "No new upgrade operations detected" in check.stdout + check.stderr
+
+
+def test_autogenerate_sees_a_renamed_column_as_drop_and_add(app, engine):
+    # Its best-known limit: a rename written by autogenerate would lose the column's data.
+    renamed = MetaData()
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(renamed)
+    renamed.tables["users"].c.email.name = "mail"
+    with engine.connect() as connection:
+        found = compare_metadata(MigrationContext.configure(connection), renamed)
+    assert [(change[0], change[3].name) for change in found] == [
+        ("add_column", "mail"),
+        ("remove_column", "email"),
+    ]
+
+
+def test_sqlite_needs_batch_mode_to_alter_a_column(tmp_path):
+    # About SQLite whatever TEST_DATABASE_URL says: PostgreSQL alters columns in place.
+    engine = create_engine(f"sqlite:///{tmp_path / 'batch.sqlite'}")
+    migrate.upgrade(engine)
+    with engine.begin() as connection:
+        operations = Operations(MigrationContext.configure(connection))
+        with pytest.raises(OperationalError, match="syntax error"):
+            operations.alter_column("users", "email", existing_type=String(254), nullable=True)
+    with engine.begin() as connection:
+        operations = Operations(MigrationContext.configure(connection))
+        # Batch mode: a new table with the change, the rows copied over, the old one dropped.
+        with operations.batch_alter_table("users") as batch:
+            batch.alter_column("email", existing_type=String(254), nullable=True)
+    assert {c["name"]: c["nullable"] for c in inspect(engine).get_columns("users")}["email"]
+    engine.dispose()
+
+
+def test_two_branches_that_each_add_a_revision_need_a_merge(empty_app, tmp_path):
+    # A copy of the scripts, so the test can add revisions without touching the real ones.
+    shutil.copytree(migrate.MIGRATIONS, tmp_path / "migrations")
+    config = migrate.alembic_config()
+    config.set_main_option("script_location", str(tmp_path / "migrations"))
+    (head,) = ScriptDirectory.from_config(config).get_heads()
+    # Each branch made its revision on top of the same head, unaware of the other
+    # (in one folder, splice=True is how to say so).
+    command.revision(config, "add tags", head=head, rev_id="branch_a")
+    command.revision(config, "add likes", head=head, rev_id="branch_b", splice=True)
+    assert set(ScriptDirectory.from_config(config).get_heads()) == {"branch_a", "branch_b"}
+
+    engine = empty_app.extensions["blog.engine"]
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        with pytest.raises(CommandError, match="Multiple head revisions"):
+            command.upgrade(config, "head")
+
+    command.merge(config, "heads", message="merge tags and likes", rev_id="merged")
+    assert ScriptDirectory.from_config(config).get_heads() == ["merged"]
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        assert migrate.current_revisions(connection) == {"merged"}
+
+
+def test_autogenerate_writes_batch_blocks_for_sqlite(tmp_path):
+    # env.py's render_as_batch: on SQLite, drafts alter tables through batch mode.
+    shutil.copytree(migrate.MIGRATIONS, tmp_path / "migrations")
+    engine = create_engine(f"sqlite:///{tmp_path / 'draft.sqlite'}")
+    migrate.upgrade(engine)
+    # Take an index away, so the draft has something to add back.
+    table, index = next(
+        (table, index["name"])
+        for table in sorted(Base.metadata.tables)
+        for index in inspect(engine).get_indexes(table)
+    )
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP INDEX {index}"))
+        config = migrate.alembic_config(connection)
+        config.set_main_option("script_location", str(tmp_path / "migrations"))
+        script = command.revision(config, "add the index", autogenerate=True, rev_id="draft")
+    engine.dispose()
+    draft = Path(script.path).read_text().replace("'", '"')
+    assert f'with op.batch_alter_table("{table}"' in draft
+    assert index in draft
+
+
+def test_batch_mode_keeps_rows_that_point_at_the_table(tmp_path):
+    # With foreign keys on (as an app that wants ON DELETE on SQLite has them),
+    # recreating `users` in batch mode drops the old table: its rows go first,
+    # and the posts that point at them with it, or the drop fails.
+    engine = create_engine(f"sqlite:///{tmp_path / 'fk.sqlite'}")
+    event.listen(engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA foreign_keys = ON"))
+    migrate.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text(INSERT_USER))
+        connection.execute(text(INSERT_POST))
+    before = dump(engine, ["users", "posts"])
+
+    with engine.connect() as connection, migrate.foreign_keys_off(connection):
+        with connection.begin():
+            operations = Operations(MigrationContext.configure(connection))
+            with operations.batch_alter_table("users", recreate="always") as batch:
+                batch.alter_column("email", existing_type=String(254), nullable=True)
+
+    assert dump(engine, ["users", "posts"]) == before
+    with engine.connect() as connection:  # and the connection has its foreign keys back
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
