@@ -163,9 +163,9 @@ def operations(document: dict) -> set[tuple[str, str]]:
 
 
 def answered(log: str) -> dict[tuple[str, str], Counter]:
-    """(method, path with ids as {id}) -> Counter of statuses, from gunicorn's access log."""
+    """(method, path with ids as {id}) -> Counter of statuses, from the app's request log."""
     reached: dict[tuple[str, str], Counter] = {}
-    for method, path, code in re.findall(r'"([A-Z]+) (/[^ ?]*)\S* HTTP/1.1" (\d{3})', log):
+    for method, path, code in re.findall(r"\] ([A-Z]+) (/\S*) (\d{3}) [\d.]+ms", log):
         key = (method, re.sub(r"/\d+", "/{id}", path))
         reached.setdefault(key, Counter())[int(code)] += 1
     return reached

@@ -7,7 +7,7 @@ A command-line option wins over this file, e.g. ``gunicorn --workers 4``.
 
 import os
 
-# What to serve: blog/wsgi.py calls create_app() and checks the secret key.
+# What to serve: blog/wsgi.py calls create_app() and refuses unsafe settings.
 wsgi_app = "blog.wsgi:app"
 
 # Sync workers serve one request at a time each. Two per core is a common
@@ -19,5 +19,16 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # and seeding are CLI commands: in the factory they would run once per worker.
 preload_app = False
 
-# One line per request on stdout, for whatever collects the process output.
-accesslog = "-"
+# This runs behind a reverse proxy that buffers requests (nginx does by
+# default): the proxy reads a slow client's request in full before passing it
+# on. Without one, a client that sends half a request holds a sync worker until
+# the worker is killed after `timeout` seconds of silence; two such clients
+# hold both workers. 10 s (gunicorn's default is 30) bounds that, and is also
+# the most any request may take here: these answer in milliseconds.
+timeout = 10
+
+# The app logs one line per request itself, with its request id (blog/logs.py).
+accesslog = None
+# X-Forwarded-Proto is trusted by the app, as TRUSTED_PROXIES says (blog/proxy.py),
+# not by gunicorn, which by default trusts it from 127.0.0.1.
+secure_scheme_headers = {}

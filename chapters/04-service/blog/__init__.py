@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Flask
 
+from blog import config
+
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build and configure a new app. Called once per process (and per test)."""
@@ -16,22 +18,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config is None:
         # Deployment settings: instance/config.py, then FLASK_* variables,
         # e.g. FLASK_DATABASE_URL or FLASK_SECRET_KEY.
-        app.config.from_pyfile("config.py", silent=True)
+        config.load_instance_file(app)
         app.config.from_prefixed_env()
     else:
         app.config.from_mapping(test_config)
 
     if not app.config["DATABASE_URL"]:
         os.makedirs(app.instance_path, exist_ok=True)
-        path = os.path.join(app.instance_path, "blog.sqlite")
-        app.config["DATABASE_URL"] = f"sqlite:///{path}"
+        app.config["DATABASE_URL"] = config.instance_database_url(app)
 
     # Each module binds itself to this app; none of them imports the app.
-    from blog import auth, cli, db, errors, openapi, posts, users
+    from blog import auth, cli, db, errors, health, logs, openapi, posts, proxy, users
 
+    logs.init_app(app)  # first, so every request gets its id before anything else runs
+    proxy.init_app(app)
     db.init_app(app)
     cli.init_app(app)
     errors.init_app(app)
+    health.init_app(app)  # /healthz and /readyz, at the root: they are for the platform
     # One blueprint per feature, all under one prefix: a proxy rule, a cache
     # rule or a second version of the API needs to know only "/api".
     for feature in (auth, users, posts, openapi):

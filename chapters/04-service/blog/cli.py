@@ -6,7 +6,8 @@ import click
 from flask import Flask
 from sqlalchemy import select, text
 
-from blog.db import Base, Session
+from blog import migrate
+from blog.db import Session
 from blog.models import Post, User
 
 SEED_USERS = {
@@ -19,18 +20,20 @@ SEED_USERS = {
 @click.command("init-db")
 @click.option("--drop", is_flag=True, help="Delete every table first (asks to confirm).")
 def init_db_command(drop: bool) -> None:
-    """Create the tables that do not exist yet. Existing rows are kept."""
+    """Upgrade the database to the newest schema (alembic upgrade head). Rows are kept."""
     engine = Session.get_bind()
     if drop:
         click.confirm("This deletes every row in the database. Continue?", abort=True)
-        Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)  # skips tables that already exist
+        migrate.downgrade(engine, "base")
+    migrate.upgrade(engine)
     if engine.dialect.name == "sqlite":
         # WAL lets readers work while one writer writes. It is stored in the
         # database file, so it is set once here, not on every connection.
         with engine.connect() as connection:
             connection.execute(text("PRAGMA journal_mode=WAL"))
-    click.echo(f"Initialized the database at {engine.url!r}.")
+    with engine.connect() as connection:
+        revision = ", ".join(sorted(migrate.current_revisions(connection)))
+    click.echo(f"Initialized the database at {engine.url!r}: schema at revision {revision}.")
 
 
 @click.command("seed")

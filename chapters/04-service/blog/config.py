@@ -1,14 +1,50 @@
 """Default settings. Secrets and URLs come from the environment at run time."""
 
+from __future__ import annotations
+
+import os
+
+from flask import Config, Flask
+from sqlalchemy.engine import make_url
+
 
 class Defaults:
     # None means "not configured": wsgi.py refuses to start without a real key.
     SECRET_KEY: str | None = None
-    # None means "a SQLite file in the instance folder".
+    # None means "a SQLite file in the instance folder", for development only:
+    # wsgi.py refuses to start on it.
     DATABASE_URL: str | None = None
     # Seconds a SQLite writer waits for a lock before "database is locked".
     SQLITE_TIMEOUT: float = 5.0
     # Bodies larger than this are refused with 413 and never read into memory.
     MAX_CONTENT_LENGTH: int = 64 * 1024
+    # DEBUG, INFO, WARNING, ...; "text" for people, "json" for a log collector.
+    LOG_LEVEL: str = "INFO"
+    LOG_FORMAT: str = "text"
+    # How many proxies in front of the app set X-Forwarded-For and -Proto.
+    # 0 trusts none, since without a proxy the client could send them.
+    TRUSTED_PROXIES: int = 0
     # Seconds a login token works. Logging out ends it sooner.
     TOKEN_LIFETIME: int = 24 * 60 * 60
+
+
+def load_instance_file(app: Flask) -> None:
+    """Read instance/config.py, which may hold anything but secrets."""
+    settings = Config(app.instance_path)
+    if not settings.from_pyfile("config.py", silent=True):
+        return
+    secrets = [name for name in ("SECRET_KEY",) if settings.get(name)]
+    url = settings.get("DATABASE_URL")
+    if url and make_url(url).password:
+        secrets.append("DATABASE_URL with a password")
+    if secrets:
+        raise RuntimeError(
+            f"{os.path.join(app.instance_path, 'config.py')} sets {', '.join(secrets)}. "
+            "Secrets come only from the environment: FLASK_SECRET_KEY, FLASK_DATABASE_URL."
+        )
+    app.config.update(settings)
+
+
+def instance_database_url(app: Flask) -> str:
+    """The development database: a SQLite file in the instance folder."""
+    return f"sqlite:///{os.path.join(app.instance_path, 'blog.sqlite')}"

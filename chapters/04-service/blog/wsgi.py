@@ -1,13 +1,40 @@
 """The production entry point: ``gunicorn blog.wsgi:app``."""
 
-from blog import create_app
+from flask import Flask
+
+from blog import config, create_app, migrate
 
 app = create_app()
 
-# A real server starts here, so a missing secret is an error, not a default.
-if not app.config["SECRET_KEY"]:
-    raise RuntimeError(
-        "SECRET_KEY is not set. Export FLASK_SECRET_KEY before starting the "
-        "server, e.g. FLASK_SECRET_KEY=$(python -c 'import secrets; "
-        "print(secrets.token_hex())')."
-    )
+
+def refuse_unsafe_start(app: Flask) -> None:
+    """A real server starts here: what development tolerates is an error now."""
+    problems = []
+    if not app.config["SECRET_KEY"]:
+        problems.append(
+            "SECRET_KEY is not set. Export FLASK_SECRET_KEY, e.g. FLASK_SECRET_KEY="
+            "$(python -c 'import secrets; print(secrets.token_hex())')."
+        )
+    if app.debug:
+        problems.append("Debug mode is on. Unset FLASK_DEBUG.")
+    if app.config["DATABASE_URL"] == config.instance_database_url(app):
+        # In a regular install the instance folder is inside the virtualenv,
+        # lost with it. Production names its database.
+        problems.append(
+            "DATABASE_URL is not set. Export FLASK_DATABASE_URL "
+            "(e.g. postgresql+psycopg://... or sqlite:////srv/blog/blog.sqlite)."
+        )
+    else:
+        with app.extensions["blog.engine"].connect() as connection:
+            current = migrate.current_revisions(connection)
+        if current != app.extensions["blog.schema_head"]:
+            problems.append(
+                f"The database schema is at {', '.join(sorted(current)) or 'no revision'}, "
+                "not at the newest revision. Run `flask init-db` first."
+            )
+    if problems:
+        app.extensions["blog.engine"].dispose()  # close the check's connection
+        raise RuntimeError("Refusing to start:\n- " + "\n- ".join(problems))
+
+
+refuse_unsafe_start(app)

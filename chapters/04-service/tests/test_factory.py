@@ -1,9 +1,5 @@
 """Configuration comes in at run time; production refuses unsafe defaults."""
 
-import importlib
-import sys
-
-import pytest
 from sqlalchemy import inspect
 
 from blog import create_app
@@ -42,27 +38,6 @@ def test_default_database_is_a_file_in_the_instance_folder(monkeypatch):
     assert app.config["DATABASE_URL"].endswith("blog.sqlite")
     assert app.instance_path in app.config["DATABASE_URL"]
     app.extensions["blog.engine"].dispose()
-
-
-def import_wsgi():
-    sys.modules.pop("blog.wsgi", None)
-    return importlib.import_module("blog.wsgi")
-
-
-def test_production_entry_point_refuses_to_start_without_a_secret(monkeypatch, tmp_path):
-    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
-    monkeypatch.setenv("FLASK_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite'}")
-    with pytest.raises(RuntimeError, match="SECRET_KEY is not set"):
-        import_wsgi()
-
-
-def test_production_entry_point_starts_with_a_secret(monkeypatch, tmp_path):
-    monkeypatch.setenv("FLASK_SECRET_KEY", "a-real-secret")
-    monkeypatch.setenv("FLASK_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite'}")
-    wsgi = import_wsgi()
-    assert wsgi.app.config["SECRET_KEY"] == "a-real-secret"
-    assert not wsgi.app.debug
-    wsgi.app.extensions["blog.engine"].dispose()
 
 
 def test_the_factory_creates_no_tables(database_url):

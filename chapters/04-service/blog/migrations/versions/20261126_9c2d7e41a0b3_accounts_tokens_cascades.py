@@ -1,0 +1,83 @@
+"""Accounts and tokens: passwords, login tokens, case-blind usernames, cascades.
+
+Drafted by `alembic revision --autogenerate`, then fixed by hand where it can't
+see. Chapter 03's unique constraint on username and its foreign key have no
+names in the models: they get the names PostgreSQL gave them, and SQLite's
+batch copies name what they reflect the same way, so one drop fits both.
+
+Revision ID: 9c2d7e41a0b3
+Revises: 4b1f0c6a9d2e
+Create Date: 2026-11-26 10:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "9c2d7e41a0b3"
+down_revision: str | Sequence[str] | None = "4b1f0c6a9d2e"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# PostgreSQL's own names for unnamed constraints, used for SQLite's copies too.
+NAMES = {
+    "uq": "%(table_name)s_%(column_0_name)s_key",
+    "fk": "%(table_name)s_%(column_0_name)s_fkey",
+}
+CLASHES = "SELECT lower(username) FROM users GROUP BY lower(username) HAVING count(*) > 1"
+
+
+def upgrade() -> None:
+    # Usernames become unique whatever their case. If "ada" and "Ada" both exist,
+    # stop and name them: which one keeps the name is for people to decide.
+    clashes = op.get_bind().execute(sa.text(CLASHES)).scalars().all()
+    if clashes:
+        raise RuntimeError(f"Usernames that differ only in case: {', '.join(clashes)}.")
+
+    with op.batch_alter_table("users", naming_convention=NAMES) as batch_op:
+        batch_op.add_column(sa.Column("password_hash", sa.String(length=255), nullable=True))
+        batch_op.drop_constraint("users_username_key", type_="unique")
+
+    with op.batch_alter_table("posts", naming_convention=NAMES) as batch_op:
+        batch_op.drop_index("ix_posts_user_id")
+        batch_op.create_index("ix_posts_user_id_id", ["user_id", "id"])
+        batch_op.drop_constraint("posts_user_id_fkey", type_="foreignkey")
+        batch_op.create_foreign_key(
+            "posts_user_id_fkey", "users", ["user_id"], ["id"], ondelete="CASCADE"
+        )
+
+    # After the batches: SQLite can't reflect an index on an expression, so a
+    # batch copy of `users` (or of a table pointing at it) would lose this one.
+    op.create_index("uq_users_username_lower", "users", [sa.text("lower(username)")], unique=True)
+
+    op.create_table(
+        "tokens",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("digest"),
+    )
+    op.create_index("ix_tokens_user_id", "tokens", ["user_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_tokens_user_id", table_name="tokens")
+    op.drop_table("tokens")
+
+    # First, for the same reason as in upgrade(): a batch copy can't keep it.
+    op.drop_index("uq_users_username_lower", table_name="users")
+
+    with op.batch_alter_table("posts", naming_convention=NAMES) as batch_op:
+        batch_op.drop_constraint("posts_user_id_fkey", type_="foreignkey")
+        batch_op.create_foreign_key("posts_user_id_fkey", "users", ["user_id"], ["id"])
+        batch_op.drop_index("ix_posts_user_id_id")
+        batch_op.create_index("ix_posts_user_id", ["user_id"])
+
+    with op.batch_alter_table("users", naming_convention=NAMES) as batch_op:
+        batch_op.create_unique_constraint("users_username_key", ["username"])
+        batch_op.drop_column("password_hash")
