@@ -217,7 +217,7 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Load-test bare Flask, chapters 01-03 and FastAPI; add a run, rewrite captures/bench.md."""
+    """Load-test bare Flask, chapters 01-04 and FastAPI; add a run, rewrite captures/bench.md."""
     session.install("-r", str(ROOT / "bench/requirements.txt"), *CONSTRAINTS, env=SESSION_ENV)
     session.run("python", "-m", "bench.run", *session.posargs)
 

@@ -35,7 +35,16 @@ COMPARISONS = [
     ("PostgreSQL instead of SQLite, writes, (f) against (e)", "f/write", "e/write"),
     ("FastAPI under uvicorn, reads, (g) against (d)", "g/read", "d/read"),
     ("FastAPI under uvicorn, writes, (g) against (d)", "g/write", "d/write"),
+    ("chapter 04's page of users, reads, (h) against (d)", "h/read", "d/read"),
+    ("chapter 04's write with a token, writes, (h) against (d)", "h/write", "d/write"),
+    (
+        "checking the token, (h) `GET /api/auth/me` against `GET /api/users/1`",
+        "h/me",
+        "h/user",
+    ),
 ]
+# The tables' endpoints; any other (chapter 04's reads of one user) has a table of its own.
+MAIN_ENDPOINTS = ("read", "write")
 
 
 def load_runs(folder: Path) -> list[dict]:
@@ -162,19 +171,19 @@ def render(runs: list[dict]) -> str:
     def values(job: str, key: str) -> list[float]:
         return [row(run, job)[key] for run in runs if job in run["results"]]
 
-    def table(endpoint: str) -> list[str]:
+    def table(rows: list[tuple[str, str]]) -> list[str]:
+        """One line per (label, app/endpoint) measured in the latest run."""
         lines = [
             "| app | req/s | × (a) | app CPU µs | wrk CPU µs | p50 / p99 ms |",
             "|---|--:|--:|--:|--:|--:|",
         ]
-        for app in apps:
-            job = f"{app['key']}/{endpoint}"
+        for label, job in rows:
             if job not in latest["results"]:
                 continue
             ratio = spread(values(job, "ratio"), "{:.2f}".format)
             bold, _, rest = ratio.partition(" ")
             lines.append(
-                f"| ({app['key']}) {app['label']} "
+                f"| {label} "
                 f"| {spread(values(job, 'ok_per_s'), '{:,.0f}'.format)} "
                 f"| **{bold}**{' ' + rest if rest else ''} "
                 f"| {spread(values(job, 'cpu_us'), '{:,.0f}'.format)} "
@@ -183,6 +192,26 @@ def render(runs: list[dict]) -> str:
                 f"{statistics.median(values(job, 'p99_us')) / 1000:.1f} |"
             )
         return lines
+
+    def main_table(endpoint: str) -> list[str]:
+        return table([(f"({a['key']}) {a['label']}", f"{a['key']}/{endpoint}") for a in apps])
+
+    # Endpoints beyond reads and writes, named by the run: (h)'s two reads of one user.
+    others = [
+        (f"({a['key']}) {a['label']}, {about}", f"{a['key']}/{name}")
+        for a in apps
+        for name, about in a.get("endpoints", {}).items()
+        if name not in MAIN_ENDPOINTS
+    ]
+    other_lines = []
+    if others:
+        other_lines = [
+            "**One user**, read by chapter 04 without a token and with one (the same user; "
+            "`/api/auth/me` adds the e-mail address its owner may see):",
+            "",
+            *table(others),
+            "",
+        ]
 
     def chart(endpoint: str, title: str) -> list[str]:
         jobs = [(a, f"{a['key']}/{endpoint}") for a in apps]
@@ -222,6 +251,14 @@ def render(runs: list[dict]) -> str:
         for text, new, old in COMPARISONS
         if (line := comparison(runs, text, new, old)) is not None
     ]
+    h_read = h_write = ""
+    if "h/read" in latest["results"]:
+        h_read = (
+            "; (h) answers `GET /api/users` with a page of the same users, "
+            "without their e-mail addresses"
+        )
+    if "h/write" in latest["results"]:
+        h_write = "; (h) sends `POST /api/posts` with user 1's token, checked on every request"
     read_title = f"GET /users, 2xx answers per second (median of {n} run(s))"
     write_title = f"POST /users/1/posts, 2xx answers per second (median of {n} run(s))"
     lines = [
@@ -248,18 +285,20 @@ def render(runs: list[dict]) -> str:
         *run_lines,
         "",
         f"**Reads**, `GET /users` ({settings['users']} users as JSON; (a) answers `GET /` "
-        "with a short text):",
+        f"with a short text{h_read}):",
         "",
-        *table("read"),
+        *main_table("read"),
         "",
         *chart("read", read_title),
         "",
-        "**Writes**, `POST /users/1/posts` (validate, insert, commit, answer with the post):",
+        f"**Writes**, `POST /users/1/posts` (validate, insert, commit, answer with the post"
+        f"{h_write}):",
         "",
-        *table("write"),
+        *main_table("write"),
         "",
         *chart("write", write_title),
         "",
+        *other_lines,
         "*req/s* counts 2xx answers only. *× (a)* is the median of each round's ratio to (a) "
         "in the same round. *app CPU µs* is the CPU time of the app's server processes "
         "(master and workers, not PostgreSQL) per answered request; *wrk CPU µs* is the load "

@@ -1,6 +1,6 @@
-"""Load benchmark: bare Flask, chapters 01 to 03, variants and FastAPI, under the same load.
+"""Load benchmark: bare Flask, chapters 01 to 04, variants and FastAPI, under the same load.
 
-    nox -s bench                    one full run (about 7 minutes): adds a file to
+    nox -s bench                    one full run (about 8 minutes): adds a file to
                                     captures/bench-runs/ and rewrites captures/bench.md
                                     from every run kept there
     nox -s bench -- --report-only   rewrite captures/bench.md from the kept runs
@@ -11,7 +11,7 @@
 bench/requirements.txt installed.)
 
 Every Flask app runs from its own folder (``gunicorn --chdir``, since chapters 02
-and 03 both call their package ``blog``) with the settings in bench/gunicorn.conf.py;
+to 04 all call their package ``blog``) with the settings in bench/gunicorn.conf.py;
 the FastAPI row runs under uvicorn. The load comes from Debian's ``wrk`` in a
 second process on loopback: first a warm-up, then several rounds that visit the
 apps in a rotating order, so that a busy moment on the machine hits every app
@@ -54,6 +54,9 @@ POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://127.0.
 
 USERS = 20  # rows behind every "list users" request
 POST_BODY = json.dumps({"title": "Load test", "body": "Written by the benchmark."})
+# Chapter 04's accounts need a password (15 characters at least). Every user gets
+# this one; the benchmark logs in once, as user 1, and sends that token.
+PASSWORD = "benchmark passphrase"
 # How long the chapters' SQLite writers wait for the lock before "database is locked".
 # A write run lasts longer, so a request that waits that long and fails is answered
 # (with a 500) while wrk still counts.
@@ -61,6 +64,21 @@ BUSY_TIMEOUT = 5.0
 # A Python traceback in a server's log: an error the app answered with 500, or one
 # that happened after wrk had stopped waiting for the answer. Group 1: the exception.
 TRACEBACK = re.compile(r"^Traceback \(most recent call last\):\n(?:[ \t].*\n)*(\S.*)$", re.M)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    body: str | None = None
+    token: bool = False  # sends "Authorization: Bearer <token>", the token of user 1
+    about: str = ""  # how the report names it, for endpoints other than read and write
+
+
+def seeded_users() -> list[dict]:
+    """The users every database holds once seeded, as the list routes answer them."""
+    names = [f"reader{n:02d}" for n in range(1, USERS + 1)]
+    return [{"id": n, "username": u, "email": f"{u}@example.com"} for n, u in enumerate(names, 1)]
 
 
 @dataclass
@@ -79,21 +97,30 @@ class App:
     write: bool = True
     pythonpath: Path | None = None
     server: str = "gunicorn"  # or "uvicorn"
+    # Chapter 04: routes under /api, accounts with passwords, a page of users
+    # without their e-mail addresses, writes with a token, and two more reads.
+    api: str = ""  # the prefix of every route but GET /
+    accounts: bool = False  # users register with a password and log in for a token
+    ready: str = "/"  # answers 200 once the server has started
+    more: dict[str, Endpoint] = field(default_factory=dict)
     port: int = 0
     pid: int = 0  # the server's main process
     log: Path | None = None
+    token: str | None = None  # user 1's bearer token, for the endpoints that send one
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     @property
-    def endpoints(self) -> dict[str, tuple[str, str, str | None]]:
-        """name -> (method, path, body)."""
-        endpoints = {"read": ("GET", self.read, None)}
-        if self.write:
-            endpoints["write"] = ("POST", "/users/1/posts", POST_BODY)
-        return endpoints
+    def endpoints(self) -> dict[str, Endpoint]:
+        """Every endpoint under load, by name: "read", maybe "write", then the others."""
+        endpoints = {"read": Endpoint("GET", self.api + self.read)}
+        if self.write and self.accounts:  # the author is the token's user
+            endpoints["write"] = Endpoint("POST", self.api + "/posts", POST_BODY, token=True)
+        elif self.write:
+            endpoints["write"] = Endpoint("POST", "/users/1/posts", POST_BODY)
+        return {**endpoints, **self.more}
 
     def command(self) -> list[str]:
         if self.server == "uvicorn":
@@ -115,7 +142,7 @@ class App:
 def define_apps(tmp: Path, postgres_url: str | None) -> list[App]:
     """Every row of the tables, in order."""
     found = chapters()
-    ch01, ch02, ch03 = found["01"], found["02"], found["03"]
+    ch01, ch02, ch03, ch04 = found["01"], found["02"], found["03"], found["04"]
 
     def blog(key, label, folder=ch03, workers=2, url="", target="blog.wsgi:app", **kw) -> App:
         sqlite_file = None if url else tmp / f"{key.replace('′', '1').replace('″', '2')}.sqlite"
@@ -178,6 +205,15 @@ def define_apps(tmp: Path, postgres_url: str | None) -> list[App]:
             server="uvicorn",
         )
     )
+    # The token check as a layer: one user, read without a token and with one.
+    # /auth/me answers the same user, plus the e-mail address its owner may see.
+    one_user = {
+        "user": Endpoint("GET", "/api/users/1", about="`GET /api/users/1`, no token"),
+        "me": Endpoint("GET", "/api/auth/me", token=True, about="`GET /api/auth/me`, with a token"),
+    }
+    apps.append(
+        blog("h", "04 service", ch04, api="/api", accounts=True, ready="/api/users", more=one_user)
+    )
     return apps
 
 
@@ -234,11 +270,11 @@ def serving(apps: list[App], logs: Path):
         for app, process in zip(apps, processes, strict=True):
             try:
                 wait_until(
-                    lambda app=app: http(app.url + "/", timeout=2)[0] == 200,
+                    lambda app=app: http(app.url + app.ready, timeout=2)[0] == 200,
                     process,
                     timeout=60,
                     log=app.log.read_text,
-                    what=f"({app.key}) answering GET /",
+                    what=f"({app.key}) answering GET {app.ready}",
                 )
             except (RuntimeError, TimeoutError) as error:
                 sys.exit(f"{app.key}: {error}")
@@ -251,30 +287,63 @@ def serving(apps: list[App], logs: Path):
             process.wait(timeout=60)
 
 
-def seed_and_check(app: App) -> object:
-    """Add USERS users through the app's own API; return its list of users, decoded."""
+def send(app: App, endpoint: Endpoint) -> tuple[int | None, bytes]:
+    """One request to ``endpoint``, with the app's token if it needs one."""
+    headers = {"Authorization": f"Bearer {app.token}"} if endpoint.token else {}
+    body = endpoint.body.encode() if endpoint.body else None
+    return http(app.url + endpoint.path, endpoint.method, body, headers=headers)
+
+
+def expected_answer(app: App, name: str) -> object:
+    """What a read must answer after seeding, decoded: the same users in every app."""
+    users = seeded_users()
+    if not app.accounts:
+        return users
+    # Chapter 04 answers what anyone may see (no e-mail address), a page at a time,
+    # and the account's own fields, e-mail included, to its owner.
+    public = [{"id": u["id"], "username": u["username"]} for u in users]
+    return {
+        "read": {"items": public, "next": None},  # all 20 on the first page
+        "user": public[0],
+        "me": users[0],
+    }[name]
+
+
+def seed_and_check(app: App) -> None:
+    """Add USERS users through the app's own API, log in, check every endpoint once."""
     if app.read == "/":  # the hello world lists nothing
-        return None
+        return
     if app.init:  # a database app: the constant-JSON app has its users built in
-        for n in range(1, USERS + 1):
-            name = f"reader{n:02d}"
-            body = json.dumps({"username": name, "email": f"{name}@example.com"}).encode()
-            status, reply = http(app.url + "/users", "POST", body)
+        for user in seeded_users():
+            fields = {"username": user["username"], "email": user["email"]}
+            if app.accounts:  # a slow password hash each: once here, never under load
+                fields["password"] = PASSWORD
+            url = app.url + app.api + "/users"
+            status, reply = http(url, "POST", json.dumps(fields).encode())
             if status != 201:
                 sys.exit(f"{app.key}: seeding failed with {status}: {reply[:200]!r}")
-    status, listing = http(app.url + app.read)
-    if status != 200 or len(json.loads(listing)) != USERS:
-        sys.exit(f"{app.key}: GET {app.read} gave {status}, expected {USERS} users")
-    if app.write:
-        status, reply = http(app.url + "/users/1/posts", "POST", POST_BODY.encode())
-        if status != 201:
-            sys.exit(f"{app.key}: POST /users/1/posts gave {status}: {reply[:200]!r}")
+    if app.accounts:  # one login for the whole run: a token lasts longer than a run
+        login = json.dumps({"username": "reader01", "password": PASSWORD}).encode()
+        status, reply = http(app.url + app.api + "/auth/login", "POST", login)
+        if status != 200:
+            sys.exit(f"{app.key}: logging in failed with {status}: {reply[:200]!r}")
+        app.token = json.loads(reply)["token"]
+    for name, endpoint in app.endpoints.items():
+        status, reply = send(app, endpoint)
+        what = f"{app.key}: {endpoint.method} {endpoint.path}"
+        if name == "write":
+            if status != 201 or json.loads(reply)["user_id"] != 1:
+                sys.exit(f"{what} gave {status}: {reply[:200]!r}")
+        # Every app must send the users it was given, so that all do the same work.
+        elif status != 200 or json.loads(reply) != expected_answer(app, name):
+            sys.exit(
+                f"{what} gave {status}, not the {USERS} seeded users: unfair.\n{reply[:300]!r}"
+            )
     if app.sqlite_file:
         with sqlite3.connect(app.sqlite_file) as connection:
             mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal":
             sys.exit(f"{app.key}: init-db left the SQLite file in {mode!r} mode, not WAL")
-    return json.loads(listing)
 
 
 def count_posts(app: App) -> int:
@@ -363,15 +432,20 @@ def parse_wrk(output: str) -> dict:
     return result
 
 
-def wrk(app: App, endpoint: str, seconds: int, args: argparse.Namespace) -> dict:
-    method, path, body = app.endpoints[endpoint]
-    command = [
+def wrk_command(app: App, name: str, seconds: int, args: argparse.Namespace) -> list[str]:
+    endpoint = app.endpoints[name]
+    return [
         "wrk",
         *("--threads", str(args.threads), "--connections", str(args.connections)),
         *("--duration", f"{seconds}s", "--timeout", "10s", "--script", str(WRK_SCRIPT)),
-        app.url + path,
-        *("--", method, *([body] if body else [])),
+        *(("--header", f"Authorization: Bearer {app.token}") if endpoint.token else ()),
+        app.url + endpoint.path,
+        *("--", endpoint.method, *([endpoint.body] if endpoint.body else [])),
     ]
+
+
+def wrk(app: App, endpoint: str, seconds: int, args: argparse.Namespace) -> dict:
+    command = wrk_command(app, endpoint, seconds, args)
     cpu_before, wrk_before = cpu_seconds(app.pid), children_cpu_seconds()
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     cpu, wrk_cpu = cpu_seconds(app.pid) - cpu_before, children_cpu_seconds() - wrk_before
@@ -456,6 +530,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def app_records(apps: list[App]) -> list[dict]:
+    """The rows as a run records them for the report."""
+    return [
+        {
+            "key": a.key,
+            "label": a.label,
+            "workers": a.workers,
+            "server": a.server,
+            # How the report names the endpoints beyond "read" and "write".
+            "endpoints": {name: e.about for name, e in a.endpoints.items() if e.about},
+        }
+        for a in apps
+    ]
+
+
 def measure(args: argparse.Namespace) -> dict:
     """One full run: every app and endpoint, warm-up and rounds. Returns the run's record."""
     load_before = load_average()
@@ -489,15 +578,9 @@ def measure(args: argparse.Namespace) -> dict:
 
         stack.callback(after_the_servers_stopped)
         stack.enter_context(serving(apps, tmp))
-        listings = {}
         for app in apps:
-            listings[app.key] = seed_and_check(app)
+            seed_and_check(app)
             print(f"({app.key}) {app.label}, {app.workers} workers: {app.url}", flush=True)
-        # Every app that lists users must send the same list: same users, same fields.
-        reference = listings[apps[-1].key]
-        differ = [key for key, body in listings.items() if body not in (None, reference)]
-        if differ:
-            sys.exit(f"{differ} list the users differently from ({apps[-1].key}): unfair.")
 
         jobs = [(app, endpoint) for app in apps for endpoint in app.endpoints]
         for app, endpoint in jobs:
@@ -547,9 +630,7 @@ def measure(args: argparse.Namespace) -> dict:
                 "users": USERS,
             },
         },
-        "apps": [
-            {"key": a.key, "label": a.label, "workers": a.workers, "server": a.server} for a in apps
-        ],
+        "apps": app_records(apps),
         "results": results,
         "failures": failures,
         "writes": writes,

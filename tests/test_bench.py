@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sqlite3
 
 import pytest
 
@@ -83,7 +84,7 @@ def fake_run(tmp_path, rates=None, cpus=None, cpu="Test CPU 9000", **changes) ->
             "quick": False,
             "settings": SETTINGS,
         },
-        "apps": [{"key": a.key, "label": a.label, "workers": a.workers} for a in apps],
+        "apps": run.app_records(apps),
         "results": results,
         "failures": failures,
         "writes": writes,
@@ -301,3 +302,147 @@ def test_the_report_speaks_to_readers(tmp_path):
     text = report.render([fake_run(tmp_path)]).lower()
     for word in ("issue", "target", "ticket"):
         assert word not in text
+
+
+# -- chapter 04: accounts, tokens, a page of users -----------------------------------
+
+
+def app(tmp_path, key: str) -> run.App:
+    return next(a for a in run.define_apps(tmp_path, postgres_url=None) if a.key == key)
+
+
+def test_only_the_endpoints_that_need_a_token_send_one(tmp_path):
+    args = run.parse_args(["--threads", "2", "--connections", "16"])
+    h = app(tmp_path, "h")
+    h.port, h.token = 8000, "T" * 43
+    header = ["--header", f"Authorization: Bearer {'T' * 43}"]
+    commands = {name: run.wrk_command(h, name, 3, args) for name in h.endpoints}
+    assert set(commands) == {"read", "write", "user", "me"}
+    for name, command in commands.items():
+        sends = any(command[i : i + 2] == header for i in range(len(command)))
+        assert sends == (name in ("write", "me")), name
+    assert commands["write"][-4:] == [
+        "http://127.0.0.1:8000/api/posts",
+        "--",
+        "POST",
+        run.POST_BODY,
+    ]
+    assert commands["read"][-3:] == ["http://127.0.0.1:8000/api/users", "--", "GET"]
+    assert commands["me"][-3:] == ["http://127.0.0.1:8000/api/auth/me", "--", "GET"]
+    d = app(tmp_path, "d")
+    d.port = 8001
+    assert not any(
+        part.startswith("Authorization") for part in run.wrk_command(d, "write", 6, args)
+    )
+
+
+class FakeApi:
+    """Chapter 04 as seed_and_check sees it: answers, and every request it got."""
+
+    def __init__(self, listing: dict | None = None):
+        self.requests: list[tuple[str, str, dict, dict]] = []
+        users = run.seeded_users()
+        public = [{"id": u["id"], "username": u["username"]} for u in users]
+        self.answers = {
+            ("POST", "/api/users"): (201, {}),
+            ("POST", "/api/auth/login"): (200, {"token": "secret-token"}),
+            ("GET", "/api/users"): (200, listing or {"items": public, "next": None}),
+            ("GET", "/api/users/1"): (200, public[0]),
+            ("GET", "/api/auth/me"): (200, users[0]),
+            ("POST", "/api/posts"): (201, {"id": 1, "user_id": 1}),
+        }
+
+    def __call__(self, url, method="GET", body=None, timeout=10, headers=None):
+        path = url.removeprefix("http://127.0.0.1:8000")
+        self.requests.append((method, path, json.loads(body or "{}"), headers or {}))
+        status, answer = self.answers[method, path]
+        return status, json.dumps(answer).encode()
+
+
+def fake_chapter_04(tmp_path, monkeypatch, api: FakeApi) -> run.App:
+    h = app(tmp_path, "h")
+    h.port = 8000
+    with sqlite3.connect(h.sqlite_file) as connection:  # init-db's WAL mode
+        connection.execute("PRAGMA journal_mode=WAL")
+    monkeypatch.setattr(run, "http", api)
+    return h
+
+
+def test_chapter_04_registers_and_logs_in_once_then_sends_the_token(tmp_path, monkeypatch):
+    api = FakeApi()
+    h = fake_chapter_04(tmp_path, monkeypatch, api)
+    run.seed_and_check(h)
+    registered = [
+        body for method, path, body, _ in api.requests if path == "/api/users" and method == "POST"
+    ]
+    assert [body["username"] for body in registered] == [f"reader{n:02d}" for n in range(1, 21)]
+    assert all(len(body["password"]) >= 15 for body in registered)
+    logins = [body for _, path, body, _ in api.requests if path == "/api/auth/login"]
+    assert logins == [{"username": "reader01", "password": run.PASSWORD}]
+    assert h.token == "secret-token"
+    sent = {path: headers for method, path, _, headers in api.requests if method == "GET"}
+    sent["/api/posts"] = next(h for m, p, _, h in api.requests if (m, p) == ("POST", "/api/posts"))
+    assert sent == {
+        "/api/users": {},
+        "/api/users/1": {},
+        "/api/auth/me": {"Authorization": "Bearer secret-token"},
+        "/api/posts": {"Authorization": "Bearer secret-token"},
+    }
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [
+        # The e-mail addresses, which chapter 04 keeps private, would be more work.
+        {"items": run.seeded_users(), "next": None},
+        # A second page would mean fewer users on this one than in the other apps.
+        {
+            "items": [{"id": n, "username": f"reader{n:02d}"} for n in range(1, 20)],
+            "next": "/api/users?limit=19&after=19",
+        },
+    ],
+)
+def test_chapter_04_must_list_the_same_users_as_the_others(tmp_path, monkeypatch, listing):
+    h = fake_chapter_04(tmp_path, monkeypatch, FakeApi(listing))
+    with pytest.raises(SystemExit, match="not the 20 seeded users: unfair"):
+        run.seed_and_check(h)
+
+
+def test_the_token_check_is_a_layer_of_its_own(tmp_path):
+    record = fake_run(
+        tmp_path,
+        # The page of users differs, so that only the right pair gives the numbers below.
+        rates={"h/user": [5000, 5000, 5000], "h/me": [4000, 4500, 5500], "h/read": [900] * 3},
+        cpus={"h/user": [300, 300, 300], "h/me": [360, 390, 330]},
+    )
+    text = report.render([record])
+    line = layer(text, "checking the token, (h) `GET /api/auth/me` against `GET /api/users/1`")
+    # Throughput: 0.80, 0.90, 1.10; CPU: 1.20, 1.30, 1.10 in every round.
+    assert "0.90 × the requests/s, no clear difference" in line
+    assert "1.20 × the CPU per request (+60 µs), more in every round" in line
+    one_user = text.split("**One user**", 1)[1].split("\n\n*req/s*", 1)[0]
+    rows = [line for line in one_user.splitlines() if line.startswith("| (h) ")]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| (h) 04 service, `GET /api/users/1`, no token",
+        "| (h) 04 service, `GET /api/auth/me`, with a token",
+    ]
+    assert rows[1].split(" | ")[1] == "4,500"
+
+
+def test_a_failed_token_read_fails_the_run(tmp_path):
+    record = fake_run(tmp_path)
+    record["failures"]["h/me"] = {"HTTP 401": 7}
+    assert report.problems(record) == ["(h) me: 7 × HTTP 401"]
+
+
+def test_a_run_from_before_chapter_04_still_renders(tmp_path):
+    record = fake_run(tmp_path)
+    record["apps"] = [a for a in record["apps"] if a["key"] != "h"]
+    for app in record["apps"]:
+        del app["endpoints"]
+    for job in [job for job in record["results"] if job.startswith("h/")]:
+        del record["results"][job], record["failures"][job]
+    del record["writes"]["h"], record["server_errors"]["h"]
+    text = report.render([record])
+    assert "(h)" not in text and "**One user**" not in text
+    assert report.problems(record) == []

@@ -46,10 +46,14 @@ def wait_until(
 
 
 def http(
-    url: str, method: str = "GET", body: bytes | None = None, timeout: float = 10
+    url: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    timeout: float = 10,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int | None, bytes]:
     """Send one request (JSON body if any); return the status and body, None if unreachable."""
-    request = urllib.request.Request(url, data=body, method=method)
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     if body is not None:
         request.add_header("Content-Type", "application/json")
     try:
