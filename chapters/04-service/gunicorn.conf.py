@@ -21,3 +21,10 @@ preload_app = False
 
 # One line per request on stdout, for whatever collects the process output.
 accesslog = "-"
+
+# Forwarded headers. The scheme headers (X-Forwarded-Proto and the like) are
+# trusted only from a proxy on this machine, gunicorn's default made explicit.
+# The app is served at the root, so SCRIPT_NAME and PATH_INFO headers are
+# trusted from no one: they would move the URLs the app builds.
+forwarded_allow_ips = "127.0.0.1,::1"
+forwarder_headers = ""

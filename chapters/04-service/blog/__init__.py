@@ -22,16 +22,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     if not app.config["DATABASE_URL"]:
-        os.makedirs(app.instance_path, exist_ok=True)
+        # Only you may enter the folder that holds the data and instance/config.py.
+        os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
         path = os.path.join(app.instance_path, "blog.sqlite")
         app.config["DATABASE_URL"] = f"sqlite:///{path}"
 
     # Each module binds itself to this app; none of them imports the app.
-    from blog import auth, cli, db, errors, openapi, posts, users
+    from blog import auth, cli, db, errors, openapi, posts, users, validation
 
     db.init_app(app)
     cli.init_app(app)
     errors.init_app(app)
+    app.url_map.converters["id"] = validation.IdConverter  # before the routes that use it
     # One blueprint per feature, all under one prefix: a proxy rule, a cache
     # rule or a second version of the API needs to know only "/api".
     for feature in (auth, users, posts, openapi):

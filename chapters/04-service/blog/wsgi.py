@@ -4,10 +4,12 @@ from blog import create_app
 
 app = create_app()
 
-# A real server starts here, so a missing secret is an error, not a default.
-if not app.config["SECRET_KEY"]:
+# A real server starts here, so a missing or weak secret is an error, not a
+# default. FLASK_SECRET_KEY=1 or =true would arrive as a number or a boolean.
+key = app.config["SECRET_KEY"]
+if not isinstance(key, str) or len(key) < 16:
     raise RuntimeError(
-        "SECRET_KEY is not set. Export FLASK_SECRET_KEY before starting the "
-        "server, e.g. FLASK_SECRET_KEY=$(python -c 'import secrets; "
-        "print(secrets.token_hex())')."
+        "SECRET_KEY is not set to a string of at least 16 characters. Export "
+        "FLASK_SECRET_KEY before starting the server, e.g. FLASK_SECRET_KEY="
+        "$(python -c 'import secrets; print(secrets.token_hex())')."
     )

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, text
 from werkzeug.security import generate_password_hash
 
 from blog import create_app
-from blog.db import Base
+from blog.db import Base, Session
 
 # Set TEST_DATABASE_URL (e.g. postgresql+psycopg://127.0.0.1/test) to run the
 # whole suite against PostgreSQL; by default every test gets a SQLite file.
@@ -44,6 +44,20 @@ def database_url(tmp_path) -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path) -> None:
+    """Every test starts clean of the shell and of the checkout.
+
+    Flask reads FLASK_DEBUG (and create_app every FLASK_* variable) from the
+    environment, and create_app reads instance/config.py: a learner's own
+    settings must not change what a test sees, nor a test leave files behind.
+    """
+    for name in [name for name in os.environ if name.startswith("FLASK_")]:
+        monkeypatch.delenv(name)
+    instance = str(tmp_path / "instance")
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda app: instance)
+
+
 @pytest.fixture
 def app(database_url: str) -> Iterator[Flask]:
     app = create_app(
@@ -53,9 +67,10 @@ def app(database_url: str) -> Iterator[Flask]:
             "DATABASE_URL": database_url,
         }
     )
-    engine = app.extensions["blog.engine"]
+    engine = Session.get_bind()
     Base.metadata.create_all(engine)
     yield app
+    Session.remove()
     engine.dispose()
 
 
@@ -139,7 +154,8 @@ def grace(register: Callable[..., Account]) -> Account:
 
 @pytest.fixture
 def engine(app: Flask) -> Engine:
-    return app.extensions["blog.engine"]
+    """The engine every route and command uses: the one the registry is bound to."""
+    return Session.get_bind()
 
 
 @pytest.fixture
