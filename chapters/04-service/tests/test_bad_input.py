@@ -108,6 +108,16 @@ def test_the_longest_valid_post_fits_the_size_limit(client, ada):
     assert edit.status_code == 200, edit.json
 
 
+def test_lengths_are_measured_as_sent(client, ada, count_rows):
+    # Spaces around a field are trimmed, but still count: no valid body is
+    # larger than the longest one above.
+    response = client.post(
+        "/api/posts", json={"title": "x" * 200 + " ", "body": "B"}, headers=ada.headers
+    )
+    assert_json_error(response, 400, "title", "at most 200")
+    assert count_rows()["posts"] == 0
+
+
 def test_the_longest_valid_account_fits_the_size_limit(client):
     # The longest address email-validator accepts: 64 + 1 + 63 + 1 + 63 + 1 + 57 + 4.
     email = f"{'a' * 64}@{'b' * 63}.{'c' * 63}.{'d' * 57}.com"
