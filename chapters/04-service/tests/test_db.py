@@ -16,10 +16,11 @@ def test_no_connection_is_left_checked_out(client, ada, engine):
     assert client.get(f"/api/users/{ada.id}/posts").status_code == 200
     post = {"title": "T", "body": "B"}
     assert client.post("/api/posts", json=post, headers=ada.headers).status_code == 201
+    assert client.post("/api/auth/logout", headers=ada.headers).status_code == 204
     response = client.post("/api/users", data="{bad", content_type="application/json")
     assert response.status_code == 400
+    # Last, a read: nothing commits after it, so only the teardown can end its transaction.
     assert client.get(f"/api/users/{ada.id + 1}").status_code == 404
-    assert client.post("/api/auth/logout", headers=ada.headers).status_code == 204
     assert engine.pool.checkedout() == 0
 
 
