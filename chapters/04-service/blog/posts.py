@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, g
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from blog.auth import login_required, unauthorized
 from blog.db import Session
@@ -50,7 +51,11 @@ def update_post(post_id: int) -> dict[str, Any]:
     post = get_own_post(post_id)
     for name, value in json_body(POST_FIELDS, partial=True).items():
         setattr(post, name, value)
-    Session.commit()
+    try:
+        Session.commit()
+    except StaleDataError:  # the UPDATE found no row: the post was deleted meanwhile
+        Session.rollback()
+        abort(404, f"There is no post with id {post_id}.")
     return post.to_dict()
 
 

@@ -68,3 +68,18 @@ def test_a_login_for_an_account_deleted_mid_request_is_401(
     assert response.status_code == 401
     assert response.json["message"] == "Wrong username or password."
     assert count_rows() == {"users": 0, "posts": 0, "tokens": 0}
+
+
+def test_an_edit_of_a_post_deleted_mid_request_is_404(client, engine, ada, monkeypatch):
+    post = client.post("/api/posts", json={"title": "T", "body": "B"}, headers=ada.headers).json
+
+    def delete_the_post_then_read_body(fields, partial=False):
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM posts WHERE id = :id"), {"id": post["id"]})
+        return json_body(fields, partial)
+
+    monkeypatch.setattr("blog.posts.json_body", delete_the_post_then_read_body)
+    path = f"/api/posts/{post['id']}"
+    response = client.patch(path, json={"title": "Too late"}, headers=ada.headers)
+    assert response.status_code == 404, response.json
+    assert f"no post with id {post['id']}" in response.json["message"]
