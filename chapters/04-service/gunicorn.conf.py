@@ -29,6 +29,12 @@ timeout = 10
 
 # The app logs one line per request itself, with its request id (blog/logs.py).
 accesslog = None
-# X-Forwarded-Proto is trusted by the app, as TRUSTED_PROXIES says (blog/proxy.py),
-# not by gunicorn, which by default trusts it from 127.0.0.1.
+
+# Forwarded headers: gunicorn trusts none of them. X-Forwarded-For and -Proto
+# are honoured by the app, for as many proxies as TRUSTED_PROXIES says
+# (blog/proxy.py), not by gunicorn, which by default trusts them from
+# 127.0.0.1. SCRIPT_NAME and PATH_INFO headers would move the URLs the app
+# builds, so they are trusted from no one.
 secure_scheme_headers = {}
+forwarded_allow_ips = "127.0.0.1,::1"
+forwarder_headers = ""

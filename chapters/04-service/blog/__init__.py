@@ -24,11 +24,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     if not app.config["DATABASE_URL"]:
-        os.makedirs(app.instance_path, exist_ok=True)
+        # Only you may enter the folder that holds the data and instance/config.py.
+        os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
         app.config["DATABASE_URL"] = config.instance_database_url(app)
 
     # Each module binds itself to this app; none of them imports the app.
-    from blog import auth, cli, db, errors, health, logs, openapi, posts, proxy, users
+    from blog import auth, cli, db, errors, health, logs, openapi, posts, proxy, users, validation
 
     logs.init_app(app)  # first, so every request gets its id before anything else runs
     proxy.init_app(app)
@@ -36,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     errors.init_app(app)
     health.init_app(app)  # /healthz and /readyz, at the root: they are for the platform
+    app.url_map.converters["id"] = validation.IdConverter  # before the routes that use it
     # One blueprint per feature, all under one prefix: a proxy rule, a cache
     # rule or a second version of the API needs to know only "/api".
     for feature in (auth, users, posts, openapi):

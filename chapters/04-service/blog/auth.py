@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 from flask import Blueprint, abort, current_app, g, request
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -105,7 +106,11 @@ def login() -> dict[str, Any]:
             expires_at=now + timedelta(seconds=lifetime),
         )
     )
-    Session.commit()
+    try:
+        Session.commit()
+    except IntegrityError:  # the account was deleted since the password was checked
+        Session.rollback()
+        unauthorized("Wrong username or password.")
     # The only time the token is ever shown: the server cannot show it again.
     return {"token": token, "token_type": "Bearer", "expires_in": lifetime}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask
 from sqlalchemy import select, text
@@ -22,11 +24,16 @@ SEED_USERS = {
 def init_db_command(drop: bool) -> None:
     """Upgrade the database to the newest schema (alembic upgrade head). Rows are kept."""
     engine = Session.get_bind()
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite and engine.url.database:
+        # Create the file for your user only, before SQLite creates it readable
+        # by all; its -wal and -shm files take the same permissions.
+        Path(engine.url.database).touch(mode=0o600)
     if drop:
         click.confirm("This deletes every row in the database. Continue?", abort=True)
         migrate.downgrade(engine, "base")
     migrate.upgrade(engine)
-    if engine.dialect.name == "sqlite":
+    if sqlite:
         # WAL lets readers work while one writer writes. It is stored in the
         # database file, so it is set once here, not on every connection.
         with engine.connect() as connection:

@@ -1,7 +1,8 @@
-"""The database layer: plain SQLAlchemy, usable with or without Flask.
+"""The database layer: plain SQLAlchemy, usable without a Flask app.
 
 A script can do ``configure(url)`` and then use ``Session``; the Flask app
-does the same through ``init_app(app)``.
+does the same through ``init_app(app)``. Either way a process serves one
+database: the one ``Session`` was configured with last.
 """
 
 from __future__ import annotations
@@ -17,35 +18,38 @@ class Base(DeclarativeBase):
     """Base class of every model; ``Base.metadata`` knows all the tables."""
 
 
-# One session registry per process. Each thread gets its own session;
-# ``Session.remove()`` closes it and hands its connection back to the pool.
+# One session registry per process, and the only way to the database: routes,
+# commands, tests and scripts all go through it. Each thread gets its own
+# session; ``Session.remove()`` closes it and hands its connection back.
 Session = scoped_session(sessionmaker())
 
 
 def configure(url: str, sqlite_timeout: float = 5.0) -> Engine:
     """Create the engine for ``url`` and bind the session registry to it."""
-    connect_args = {"timeout": sqlite_timeout} if url.startswith("sqlite") else {}
-    # Errors and log lines show no values: they would hold e-mails and password hashes.
-    engine = create_engine(url, connect_args=connect_args, hide_parameters=True)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", enable_foreign_keys)
+    sqlite = url.startswith("sqlite")
+    engine = create_engine(
+        url,
+        connect_args={"timeout": sqlite_timeout} if sqlite else {},
+        # Error messages and logs show the SQL, never the values: those are
+        # usernames, e-mails, post bodies and password hashes.
+        hide_parameters=True,
+    )
+    if sqlite:
+        event.listen(engine, "connect", enforce_foreign_keys)
     Session.remove()
     Session.configure(bind=engine)
     return engine
 
 
-def enable_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
-    # SQLite checks REFERENCES and runs ON DELETE CASCADE only on connections
-    # that ask, every time one is opened. PostgreSQL always does.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.close()
+def enforce_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
+    # SQLite checks foreign keys only when asked, and the setting lives on the
+    # connection, not in the file: so it is set on every new connection.
+    dbapi_connection.execute("PRAGMA foreign_keys = ON")
 
 
 def init_app(app: Flask) -> None:
     """Bind the registry to the app's database and close sessions per request."""
-    engine = configure(app.config["DATABASE_URL"], app.config["SQLITE_TIMEOUT"])
-    app.extensions["blog.engine"] = engine
+    configure(app.config["DATABASE_URL"], app.config["SQLITE_TIMEOUT"])
     app.teardown_appcontext(close_session)
 
 

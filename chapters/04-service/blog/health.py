@@ -10,6 +10,7 @@ from flask import Blueprint, Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from blog import migrate
+from blog.db import Session
 
 bp = Blueprint("health", __name__)
 
@@ -24,7 +25,7 @@ def healthz() -> dict[str, str]:
 def readyz() -> tuple[dict[str, str], int]:
     """Readiness: the database answers and its schema is the one this code expects."""
     try:
-        with current_app.extensions["blog.engine"].connect() as connection:
+        with Session.get_bind().connect() as connection:
             current = migrate.current_revisions(connection)
     except SQLAlchemyError:
         current_app.logger.exception("Readiness check: the database does not answer")

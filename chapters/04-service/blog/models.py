@@ -5,16 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from blog.db import Base
+
+# Ids are 64-bit on every database: BIGINT on PostgreSQL, and on SQLite an
+# INTEGER key, which is the 64-bit row id there (a BIGINT key would not number
+# new rows by itself).
+Id = BigInteger().with_variant(Integer, "sqlite")
+# The largest id either database can store: a larger number in a URL cannot be
+# a user, and sending it to the database would be an error (a 500), not a 404.
+MAX_ID = 2**63 - 1
 
 
 class User(Base):
     __tablename__ = "users"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     username: Mapped[str] = mapped_column(String(80))
     email: Mapped[str] = mapped_column(String(254))
     # None: the account cannot log in (users made before passwords, demo rows).
@@ -49,8 +57,8 @@ class Post(Base):
     # range scan on (user_id, id), however many posts the user has.
     __table_args__ = (Index("ix_posts_user_id_id", "user_id", "id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     author: Mapped[User] = relationship(back_populates="posts")
@@ -69,8 +77,8 @@ class Token(Base):
 
     __tablename__ = "tokens"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     # Naive datetimes in UTC: both databases store and compare them the same way.
     created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -10,15 +10,9 @@ from typing import Any
 
 from flask import Blueprint
 
+from blog.models import MAX_ID
 from blog.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from blog.validation import (
-    LOGIN_FIELDS,
-    MAX_ID,
-    POST_FIELDS,
-    USER_FIELDS,
-    Text,
-    normalize_email,
-)
+from blog.validation import LOGIN_FIELDS, POST_FIELDS, USER_FIELDS, TextField, normalize_email
 
 bp = Blueprint("openapi", __name__)
 
@@ -27,7 +21,7 @@ BEARER = [{"bearer": []}]  # the security requirement of every write that needs 
 PUBLIC: list[dict[str, list[str]]] = []  # reads, registering and logging in
 
 
-def string(rule: Text) -> dict[str, Any]:
+def string(rule: TextField) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "type": "string",
         "minLength": rule.min_length,
@@ -40,7 +34,7 @@ def string(rule: Text) -> dict[str, Any]:
     return schema
 
 
-def body_schema(fields: dict[str, Text], required: bool = True) -> dict[str, Any]:
+def body_schema(fields: dict[str, TextField], required: bool = True) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "type": "object",
         "properties": {name: string(rule) for name, rule in fields.items()},
@@ -71,6 +65,11 @@ def answer(description: str, schema: dict[str, Any] | None = None, **extra: Any)
 def errors(*codes: int) -> dict[str, Any]:
     """The documented error answers: each one a JSON ``Error``."""
     return {str(code): {"$ref": f"#/components/responses/{code}"} for code in codes}
+
+
+def write_errors(*codes: int) -> dict[str, Any]:
+    """The error answers of a route that writes: ``codes``, and 503 when SQLite stays locked."""
+    return errors(*codes, 503)
 
 
 def id_parameter(name: str, what: str) -> dict[str, Any]:
@@ -130,7 +129,7 @@ DOCUMENT: dict[str, Any] = {
                 ),
                 "responses": {
                     "200": answer("A new token, shown only this once.", ref("Token")),
-                    **errors(400, 401, 413, 415),
+                    **write_errors(400, 401, 413, 415),
                 },
             }
         },
@@ -139,7 +138,7 @@ DOCUMENT: dict[str, Any] = {
                 "operationId": "logout",
                 "summary": "End the token sent with this request",
                 **SIGNED_WRITE,
-                "responses": {"204": answer("The token no longer works."), **errors(401)},
+                "responses": {"204": answer("The token no longer works."), **write_errors(401)},
             }
         },
         "/auth/me": {
@@ -172,7 +171,7 @@ DOCUMENT: dict[str, Any] = {
                             }
                         },
                     ),
-                    **errors(400, 409, 413, 415),
+                    **write_errors(400, 409, 413, 415),
                 },
             },
         },
@@ -187,7 +186,7 @@ DOCUMENT: dict[str, Any] = {
                 "operationId": "deleteUser",
                 "summary": "Delete your own account, with its posts and tokens",
                 **SIGNED_WRITE,
-                "responses": {"204": answer("Deleted."), **errors(401, 403, 404)},
+                "responses": {"204": answer("Deleted."), **write_errors(401, 403, 404)},
             },
         },
         "/users/{user_id}/posts": {
@@ -212,7 +211,7 @@ DOCUMENT: dict[str, Any] = {
                 ),
                 "responses": {
                     "201": answer("The new post.", ref("Post"), links=CREATED_POST_LINKS),
-                    **errors(400, 401, 413, 415),
+                    **write_errors(400, 401, 413, 415),
                 },
             }
         },
@@ -230,14 +229,14 @@ DOCUMENT: dict[str, Any] = {
                 "requestBody": body(body_schema(POST_FIELDS, required=False), {"title": "Hi"}),
                 "responses": {
                     "200": answer("The changed post.", ref("Post")),
-                    **errors(400, 401, 403, 404, 413, 415),
+                    **write_errors(400, 401, 403, 404, 413, 415),
                 },
             },
             "delete": {
                 "operationId": "deletePost",
                 "summary": "Delete your own post",
                 **SIGNED_WRITE,
-                "responses": {"204": answer("Deleted."), **errors(401, 403, 404)},
+                "responses": {"204": answer("Deleted."), **write_errors(401, 403, 404)},
             },
         },
     },
@@ -335,6 +334,17 @@ DOCUMENT: dict[str, Any] = {
                         "description": 'How to authenticate, e.g. `Bearer realm="blog"`.',
                         "required": True,
                         "schema": {"type": "string"},
+                    }
+                },
+            ),
+            "503": answer(
+                "The database stayed locked longer than its timeout; try again.",
+                ref("Error"),
+                headers={
+                    "Retry-After": {
+                        "description": "Seconds to wait before trying again.",
+                        "required": True,
+                        "schema": {"type": "integer"},
                     }
                 },
             ),

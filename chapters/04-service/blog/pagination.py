@@ -8,7 +8,7 @@ from flask import abort, request, url_for
 from sqlalchemy import ColumnElement, Select
 
 from blog.db import Session
-from blog.validation import MAX_ID
+from blog.models import MAX_ID
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100

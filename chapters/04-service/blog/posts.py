@@ -7,18 +7,19 @@ from typing import Any
 from flask import Blueprint, abort, g
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from blog.auth import login_required, unauthorized
 from blog.db import Session
-from blog.models import Post
+from blog.models import MAX_ID, Post
 from blog.pagination import keyset_page
 from blog.users import get_user_or_404
-from blog.validation import MAX_ID, POST_FIELDS, json_body
+from blog.validation import POST_FIELDS, json_body
 
 bp = Blueprint("posts", __name__)
 
 
-@bp.get("/users/<int:user_id>/posts")
+@bp.get("/users/<id:user_id>/posts")
 def list_posts(user_id: int) -> dict[str, Any]:
     get_user_or_404(user_id)
     query = select(Post.id, Post.user_id, Post.title, Post.body).where(Post.user_id == user_id)
@@ -39,22 +40,26 @@ def create_post() -> tuple[dict[str, Any], int]:
     return post.to_dict(), 201
 
 
-@bp.get("/posts/<int:post_id>")
+@bp.get("/posts/<id:post_id>")
 def get_post(post_id: int) -> dict[str, Any]:
     return get_post_or_404(post_id).to_dict()
 
 
-@bp.patch("/posts/<int:post_id>")
+@bp.patch("/posts/<id:post_id>")
 @login_required
 def update_post(post_id: int) -> dict[str, Any]:
     post = get_own_post(post_id)
     for name, value in json_body(POST_FIELDS, partial=True).items():
         setattr(post, name, value)
-    Session.commit()
+    try:
+        Session.commit()
+    except StaleDataError:  # the UPDATE found no row: the post was deleted meanwhile
+        Session.rollback()
+        abort(404, f"There is no post with id {post_id}.")
     return post.to_dict()
 
 
-@bp.delete("/posts/<int:post_id>")
+@bp.delete("/posts/<id:post_id>")
 @login_required
 def delete_post(post_id: int) -> tuple[str, int]:
     Session.delete(get_own_post(post_id))

@@ -11,9 +11,9 @@ from werkzeug.security import generate_password_hash
 
 from blog.auth import login_required
 from blog.db import Session
-from blog.models import User
+from blog.models import MAX_ID, User
 from blog.pagination import keyset_page
-from blog.validation import MAX_ID, USER_FIELDS, json_body
+from blog.validation import USER_FIELDS, json_body
 
 bp = Blueprint("users", __name__)
 
@@ -42,12 +42,12 @@ def create_user() -> tuple[dict[str, Any], int]:
     return user.to_account_dict(), 201
 
 
-@bp.get("/users/<int:user_id>")
+@bp.get("/users/<id:user_id>")
 def get_user(user_id: int) -> dict[str, Any]:
     return get_user_or_404(user_id).to_dict()
 
 
-@bp.delete("/users/<int:user_id>")
+@bp.delete("/users/<id:user_id>")
 @login_required
 def delete_user(user_id: int) -> tuple[str, int]:
     user = get_user_or_404(user_id)

@@ -1,4 +1,4 @@
-"""Checks for JSON request bodies. Every failure becomes a 4xx with a message."""
+"""Checks for what a request sends: ids in URLs and JSON bodies. Every failure is a 4xx."""
 
 from __future__ import annotations
 
@@ -11,14 +11,21 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from flask import abort, current_app, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 
-# Largest id an INTEGER primary key can hold in PostgreSQL; bigger ids cannot
-# exist, and comparing with them would be a database error, not a 404.
-MAX_ID = 2**31 - 1
+
+class IdConverter(IntegerConverter):
+    """``<id:...>`` in a route: like ``<int:...>``, but ASCII digits only.
+
+    ``int`` also takes other scripts' digits ("١", "１"), so one user would have
+    many URLs, and a proxy rule or cache key written for /users/1 would miss some.
+    """
+
+    regex = r"[0-9]+"
 
 
 @dataclass(frozen=True)
-class Text:
+class TextField:
     """A string field: trimmed (unless secret), non-empty, bounded, optionally patterned."""
 
     max_length: int
@@ -50,23 +57,23 @@ def nfkc(value: str) -> str:
 
 
 USER_FIELDS = {
-    "username": Text(80, re.compile(r"[A-Za-z0-9_.-]+"), "letters, digits, _ . -"),
-    "email": Text(254, normalize=normalize_email),
+    "username": TextField(80, re.compile(r"[A-Za-z0-9_.-]+"), "letters, digits, _ . -"),
+    "email": TextField(254, normalize=normalize_email),
     # Long passphrases over complex rules: 15 characters at least, any characters.
-    "password": Text(128, min_length=15, secret=True, normalize=nfkc),
+    "password": TextField(128, min_length=15, secret=True, normalize=nfkc),
 }
 LOGIN_FIELDS = {
-    "username": Text(80),
+    "username": TextField(80),
     # Only the shape is checked: the rules may have changed since the account was made.
-    "password": Text(128, secret=True, normalize=nfkc),
+    "password": TextField(128, secret=True, normalize=nfkc),
 }
 POST_FIELDS = {
-    "title": Text(200),
-    "body": Text(10_000, multiline=True),
+    "title": TextField(200),
+    "body": TextField(10_000, multiline=True),
 }
 
 
-def json_body(fields: dict[str, Text], partial: bool = False) -> dict[str, str]:
+def json_body(fields: dict[str, TextField], partial: bool = False) -> dict[str, str]:
     """Return the request's JSON object, checked against ``fields``, or abort.
 
     ``partial=True`` (an edit) accepts any non-empty subset of the fields.
@@ -96,17 +103,18 @@ def json_body(fields: dict[str, Text], partial: bool = False) -> dict[str, str]:
     }
 
 
-def check_text(name: str, value: Any, rule: Text) -> str:
+def check_text(name: str, value: Any, rule: TextField) -> str:
     if not isinstance(value, str):
         abort(400, f"'{name}' must be a string.")
+    # Measured as sent, so the longest valid body has a known size (see config.py).
+    if len(value) > rule.max_length:
+        abort(400, f"'{name}' must be at most {rule.max_length} characters.")
     if not rule.secret:
         value = value.strip()
     if not value:
         abort(400, f"'{name}' must not be empty.")
     if len(value) < rule.min_length:
         abort(400, f"'{name}' must be at least {rule.min_length} characters.")
-    if len(value) > rule.max_length:
-        abort(400, f"'{name}' must be at most {rule.max_length} characters.")
     if "\x00" in value:  # PostgreSQL cannot store NUL in text
         abort(400, f"'{name}' must not contain NUL characters.")
     try:

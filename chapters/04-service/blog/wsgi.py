@@ -3,6 +3,7 @@
 from flask import Flask
 
 from blog import config, create_app, migrate
+from blog.db import Session
 
 app = create_app()
 
@@ -10,9 +11,12 @@ app = create_app()
 def refuse_unsafe_start(app: Flask) -> None:
     """A real server starts here: what development tolerates is an error now."""
     problems = []
-    if not app.config["SECRET_KEY"]:
+    key = app.config["SECRET_KEY"]
+    # FLASK_SECRET_KEY=1 or =true would arrive as a number or a boolean.
+    if not isinstance(key, str) or len(key) < 16:
         problems.append(
-            "SECRET_KEY is not set. Export FLASK_SECRET_KEY, e.g. FLASK_SECRET_KEY="
+            "SECRET_KEY is not set to a string of at least 16 characters. Export "
+            "FLASK_SECRET_KEY, e.g. FLASK_SECRET_KEY="
             "$(python -c 'import secrets; print(secrets.token_hex())')."
         )
     if app.debug:
@@ -25,7 +29,7 @@ def refuse_unsafe_start(app: Flask) -> None:
             "(e.g. postgresql+psycopg://... or sqlite:////srv/blog/blog.sqlite)."
         )
     else:
-        with app.extensions["blog.engine"].connect() as connection:
+        with Session.get_bind().connect() as connection:
             current = migrate.current_revisions(connection)
         if current != app.extensions["blog.schema_head"]:
             problems.append(
@@ -33,7 +37,7 @@ def refuse_unsafe_start(app: Flask) -> None:
                 "not at the newest revision. Run `flask init-db` first."
             )
     if problems:
-        app.extensions["blog.engine"].dispose()  # close the check's connection
+        Session.get_bind().dispose()  # close the check's connection
         raise RuntimeError("Refusing to start:\n- " + "\n- ".join(problems))
 
 

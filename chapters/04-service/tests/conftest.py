@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, text
 from werkzeug.security import generate_password_hash
 
 from blog import create_app, migrate
+from blog.db import Session
 
 # Set TEST_DATABASE_URL (e.g. postgresql+psycopg://127.0.0.1/test) to run the
 # whole suite against PostgreSQL; by default every test gets a SQLite file.
@@ -49,6 +50,20 @@ def database_url(tmp_path) -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path) -> None:
+    """Every test starts clean of the shell and of the checkout.
+
+    Flask reads FLASK_DEBUG (and create_app every FLASK_* variable) from the
+    environment, and create_app reads instance/config.py: a learner's own
+    settings must not change what a test sees, nor a test leave files behind.
+    """
+    for name in [name for name in os.environ if name.startswith("FLASK_")]:
+        monkeypatch.delenv(name)
+    instance = str(tmp_path / "instance")
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda app: instance)
+
+
 @pytest.fixture
 def empty_app(database_url: str) -> Iterator[Flask]:
     """An app whose database has no tables yet."""
@@ -60,13 +75,14 @@ def empty_app(database_url: str) -> Iterator[Flask]:
         }
     )
     yield app
-    app.extensions["blog.engine"].dispose()
+    Session.remove()
+    Session.get_bind().dispose()
 
 
 @pytest.fixture
 def app(empty_app: Flask) -> Flask:
     """An app whose database has the newest schema, made by the migrations."""
-    migrate.upgrade(empty_app.extensions["blog.engine"])
+    migrate.upgrade(Session.get_bind())
     return empty_app
 
 
@@ -150,7 +166,8 @@ def grace(register: Callable[..., Account]) -> Account:
 
 @pytest.fixture
 def engine(app: Flask) -> Engine:
-    return app.extensions["blog.engine"]
+    """The engine every route and command uses: the one the registry is bound to."""
+    return Session.get_bind()
 
 
 @pytest.fixture

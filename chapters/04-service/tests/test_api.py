@@ -1,5 +1,7 @@
 """Every route, on the happy path."""
 
+from sqlalchemy import text
+
 from conftest import PASSWORD
 
 
@@ -16,6 +18,20 @@ def test_the_api_lives_under_one_prefix(app):
     outside = {"static", "health.healthz", "health.readyz"}
     rules = [rule.rule for rule in app.url_map.iter_rules() if rule.endpoint not in outside]
     assert rules and all(rule.startswith("/api/") for rule in rules)
+
+
+def test_users_have_64_bit_ids(client, engine):
+    # Ids above 2**31 - 1 (where a 32-bit INTEGER ends) are users like any other.
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO users (id, username, email) VALUES (:id, 'big', 'big@b.io')"),
+            {"id": 2**31},
+        )
+    response = client.get(f"/api/users/{2**31}")
+    assert response.status_code == 200
+    assert response.json["username"] == "big"
+    assert client.get(f"/api/users/{2**31}/posts").json == {"items": [], "next": None}
+    assert client.get(f"/api/users?after={2**31 - 1}").json["items"] == [response.json]
 
 
 def test_users_start_empty(client):

@@ -91,8 +91,52 @@ def test_body_without_json_content_type(client):
 def test_body_over_the_size_limit(client, app, count_rows):
     huge = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
     response = client.post("/api/users", json=user_body(email=huge))
-    assert_json_error(response, 413, "larger than the limit of 65,536 bytes")
+    assert_json_error(response, 413, "larger than the limit of 131,072 bytes")
     assert count_rows() == {"users": 0, "posts": 0, "tokens": 0}
+
+
+# Each field at its longest, every character an emoji: the test client escapes
+# non-ASCII as json.dumps does, 12 bytes per emoji.
+LONGEST_POST = {"title": "\U0001f600" * 200, "body": "\U0001f600" * 10_000}
+
+
+def test_the_longest_valid_post_fits_the_size_limit(client, ada):
+    response = client.post("/api/posts", json=LONGEST_POST, headers=ada.headers)
+    assert response.status_code == 201, response.json
+    assert response.json["body"] == LONGEST_POST["body"]
+    edit = client.patch(f"/api/posts/{response.json['id']}", json=LONGEST_POST, headers=ada.headers)
+    assert edit.status_code == 200, edit.json
+
+
+def test_lengths_are_measured_as_sent(client, ada, count_rows):
+    # Spaces around a field are trimmed, but still count: no valid body is
+    # larger than the longest one above.
+    response = client.post(
+        "/api/posts", json={"title": "x" * 200 + " ", "body": "B"}, headers=ada.headers
+    )
+    assert_json_error(response, 400, "title", "at most 200")
+    assert count_rows()["posts"] == 0
+
+
+def test_the_longest_valid_account_fits_the_size_limit(client):
+    # The longest address email-validator accepts: 64 + 1 + 63 + 1 + 63 + 1 + 57 + 4.
+    email = f"{'a' * 64}@{'b' * 63}.{'c' * 63}.{'d' * 57}.com"
+    password = "\U0001f600" * 128
+    body = user_body(username="a" * 80, email=email, password=password)
+    response = client.post("/api/users", json=body)
+    assert response.status_code == 201, response.json
+    login = {"username": "a" * 80, "password": password}
+    assert client.post("/api/auth/login", json=login).status_code == 200
+
+
+def test_the_size_limit_acts_when_the_body_is_read(client, app, ada):
+    # Checks that come first answer first; either way the body is never read.
+    huge = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    assert_json_error(client.post("/api/users", data=huge, content_type="text/plain"), 415)
+    assert_json_error(client.post("/api/posts", json={"title": huge}), 401)
+    assert_json_error(
+        client.patch("/api/posts/999", json={"title": huge}, headers=ada.headers), 404
+    )
 
 
 @pytest.mark.parametrize("username", ["ada", "Ada", "ADA", " aDa "])
@@ -111,10 +155,29 @@ def test_the_database_refuses_a_name_that_differs_only_in_case(app, ada):
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/users/999", "/api/users/999/posts", f"/api/users/{2**64}", "/api/posts/999"]
+    "path",
+    [
+        "/api/users/999",
+        "/api/users/999/posts",
+        f"/api/users/{2**63 - 1}",
+        f"/api/users/{2**63}",
+        "/api/posts/999",
+        f"/api/posts/{2**63}",
+    ],
 )
 def test_unknown_ids_are_404(client, path):
     assert_json_error(client.get(path), 404, "no ")
+
+
+# Arabic-Indic and fullwidth "1": Python's int() reads both as 1.
+@pytest.mark.parametrize(
+    "path",
+    ["/api/users/%D9%A1", "/api/users/%EF%BC%91", "/api/users/%D9%A1/posts", "/api/posts/%D9%A1"],
+)
+def test_ids_are_ascii_digits_only(client, ada, path):
+    assert ada.id == 1
+    assert client.post("/api/posts", json=GOOD_POST, headers=ada.headers).json["id"] == 1
+    assert_json_error(client.get(path), 404)
 
 
 @pytest.mark.parametrize(
@@ -191,6 +254,7 @@ def test_unknown_route_and_wrong_method(client):
     assert_json_error(client.get("/nope"), 404)
     response = client.delete("/api/users")
     assert_json_error(response, 405)
+    # HTTP requires a 405 to list the methods the URL accepts.
     assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
 
 

@@ -1,20 +1,10 @@
 """Foreign keys hold on both databases, and a user's posts and tokens go with them."""
 
-import pytest
 from sqlalchemy import event, text
-from sqlalchemy.exc import IntegrityError
 
-from blog.db import Session
-from blog.models import Post
+from blog import auth
 from blog.validation import json_body
-
-
-def test_a_post_for_a_missing_user_is_refused(app, count_rows):
-    with app.app_context():
-        Session.add(Post(user_id=999, title="Orphan", body="No author."))
-        with pytest.raises(IntegrityError):
-            Session.commit()
-    assert count_rows()["posts"] == 0
+from conftest import PASSWORD
 
 
 def test_the_database_deletes_posts_and_tokens_with_their_user(client, engine, ada, grace):
@@ -60,3 +50,36 @@ def test_a_post_from_an_account_deleted_mid_request_is_401(
     response = client.post("/api/posts", json={"title": "T", "body": "B"}, headers=ada.headers)
     assert response.status_code == 401
     assert count_rows() == {"users": 0, "posts": 0, "tokens": 0}
+
+
+def test_a_login_for_an_account_deleted_mid_request_is_401(
+    client, engine, ada, count_rows, monkeypatch
+):
+    # The password was right when checked; the account goes before the token is written.
+    check = auth.check_password_hash
+
+    def delete_ada_then_check(password_hash, password):
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": ada.id})
+        return check(password_hash, password)
+
+    monkeypatch.setattr(auth, "check_password_hash", delete_ada_then_check)
+    response = client.post("/api/auth/login", json={"username": "ada", "password": PASSWORD})
+    assert response.status_code == 401
+    assert response.json["message"] == "Wrong username or password."
+    assert count_rows() == {"users": 0, "posts": 0, "tokens": 0}
+
+
+def test_an_edit_of_a_post_deleted_mid_request_is_404(client, engine, ada, monkeypatch):
+    post = client.post("/api/posts", json={"title": "T", "body": "B"}, headers=ada.headers).json
+
+    def delete_the_post_then_read_body(fields, partial=False):
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM posts WHERE id = :id"), {"id": post["id"]})
+        return json_body(fields, partial)
+
+    monkeypatch.setattr("blog.posts.json_body", delete_the_post_then_read_body)
+    path = f"/api/posts/{post['id']}"
+    response = client.patch(path, json={"title": "Too late"}, headers=ada.headers)
+    assert response.status_code == 404, response.json
+    assert f"no post with id {post['id']}" in response.json["message"]

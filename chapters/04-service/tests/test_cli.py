@@ -1,8 +1,12 @@
 """The database chores: init-db keeps data, seed is idempotent."""
 
+import sqlite3
+import stat
+
 from sqlalchemy import inspect
 
-from blog import migrate
+from blog import create_app, migrate
+from blog.db import Session
 
 
 def test_init_db_creates_the_tables(flask_command, engine):
@@ -44,3 +48,19 @@ def test_seed_twice_gives_the_same_rows(flask_command, client, count_rows):
     assert count_rows() == after_first
     usernames = [u["username"] for u in client.get("/api/users").json["items"]]
     assert usernames == ["ada", "grace", "linus"]
+
+
+def test_init_db_makes_a_private_file_in_wal_mode(tmp_path):
+    path = tmp_path / "new.sqlite"
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}"})
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # yours only, not readable by all
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    connection.execute("CREATE TABLE scratch (x)")  # a write creates the -wal file
+    assert stat.S_IMODE(path.with_name("new.sqlite-wal").stat().st_mode) == 0o600
+    connection.close()
+    Session.remove()
+    Session.get_bind().dispose()

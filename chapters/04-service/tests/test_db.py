@@ -1,37 +1,49 @@
-"""The session is closed after every request, and db.py works without Flask."""
+"""The session is closed after every request, and db.py works without a Flask app."""
+
+import sqlite3
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from blog import db
-from blog.models import User
+from blog import create_app, db, users
+from blog.models import Post, User
+from conftest import PASSWORD
 
 
 def test_no_connection_is_left_checked_out(client, ada, engine):
-    client.get("/api/users")
-    client.get(f"/api/users/{ada.id}/posts")
-    client.post("/api/posts", json={"title": "T", "body": "B"}, headers=ada.headers)
-    client.post("/api/users", data="{bad", content_type="application/json")
-    client.get("/api/users/12345")
-    client.post("/api/auth/logout", headers=ada.headers)
+    assert client.get("/api/users").status_code == 200
+    assert client.get(f"/api/users/{ada.id}/posts").status_code == 200
+    post = {"title": "T", "body": "B"}
+    assert client.post("/api/posts", json=post, headers=ada.headers).status_code == 201
+    assert client.post("/api/auth/logout", headers=ada.headers).status_code == 204
+    response = client.post("/api/users", data="{bad", content_type="application/json")
+    assert response.status_code == 400
+    # Last, a read: nothing commits after it, so only the teardown can end its transaction.
+    assert client.get(f"/api/users/{ada.id + 1}").status_code == 404
     assert engine.pool.checkedout() == 0
 
 
 def test_a_failed_request_rolls_back(app, client, engine, count_rows, monkeypatch):
-    # Make the commit fail after the user was added to the session.
+    # Make the commit fail after the INSERT reached the database.
     def failing_commit():
+        db.Session.flush()
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(db.Session, "commit", failing_commit)
-    body = {"username": "ada", "email": "a@b.io", "password": "correct horse battery"}
+    body = {"username": "ada", "email": "a@b.io", "password": PASSWORD}
     response = client.post("/api/users", json=body)
     assert response.status_code == 500
     monkeypatch.undo()
-    assert count_rows() == {"users": 0, "posts": 0, "tokens": 0}
     assert engine.pool.checkedout() == 0
+    # The next request commits: only its own row may be written, not ada.
+    body = {"username": "grace", "email": "g@b.io", "password": PASSWORD}
+    assert client.post("/api/users", json=body).status_code == 201
+    assert [u["username"] for u in client.get("/api/users").json["items"]] == ["grace"]
+    assert count_rows() == {"users": 1, "posts": 0, "tokens": 0}
 
 
-def test_db_module_works_without_flask(tmp_path):
+def test_db_module_works_without_a_flask_app(tmp_path):
     """A script can use the same models and session registry with no app at all."""
     engine = db.configure(f"sqlite:///{tmp_path / 'script.sqlite'}")
     db.Base.metadata.create_all(engine)
@@ -43,12 +55,60 @@ def test_db_module_works_without_flask(tmp_path):
 
 
 @pytest.mark.parametrize("committed", [True, False])
-def test_session_remove_releases_the_connection(app, engine, committed):
+def test_session_is_removed_at_teardown(app, engine, committed):
     with app.app_context():
-        db.Session.add(User(username="ada", email="a@b.io"))
+        user = User(username="ada", email="a@b.io")
+        db.Session.add(user)
         db.Session.flush()  # a write transaction is open now
         assert engine.pool.checkedout() == 1
         if committed:
             db.Session.commit()
-    # Leaving the app context ran teardown, which called Session.remove().
+        session = db.Session()
+    # Leaving the app context ran teardown, which called Session.remove():
+    # the session was closed (it forgot its objects) and its connection returned.
+    assert user not in session
     assert engine.pool.checkedout() == 0
+
+
+def test_the_user_list_reads_through_the_session(app):
+    # The list sees what the request's own session sees, even before a commit.
+    with app.test_request_context():
+        db.Session.add(User(username="ada", email="a@b.io"))
+        db.Session.flush()
+        assert [user["username"] for user in users.list_users()["items"]] == ["ada"]
+
+
+def test_foreign_keys_are_enforced(app):
+    with app.app_context():
+        db.Session.add(Post(user_id=999, title="Orphan", body="Nobody wrote this."))
+        with pytest.raises(IntegrityError):
+            db.Session.commit()
+
+
+def test_database_errors_do_not_show_the_values(app):
+    """Errors, and the logs they end up in, show the SQL but not the users' data."""
+    with app.app_context():
+        db.Session.add(Post(user_id=999, title="Orphan", body="a private message"))
+        with pytest.raises(IntegrityError) as error:
+            db.Session.commit()
+    assert "INSERT INTO posts" in str(error.value)
+    assert "a private message" not in str(error.value)
+
+
+def test_a_database_locked_past_the_timeout_is_a_503(tmp_path):
+    path = tmp_path / "locked.sqlite"
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}", "SQLITE_TIMEOUT": 0.1})
+    db.Base.metadata.create_all(db.Session.get_bind())
+    other_writer = sqlite3.connect(path)
+    other_writer.execute("BEGIN IMMEDIATE")  # holds the write lock
+    body = {"username": "ada", "email": "a@b.io", "password": PASSWORD}
+    try:
+        response = app.test_client().post("/api/users", json=body)
+    finally:
+        other_writer.rollback()
+        other_writer.close()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json["message"] == "The database is busy. Try again shortly."
+    db.Session.remove()
+    db.Session.get_bind().dispose()

@@ -4,6 +4,7 @@ import io
 import logging
 
 from blog import create_app, migrate
+from blog.db import Session
 
 
 def test_healthz_answers_without_a_database(tmp_path):
@@ -28,7 +29,7 @@ def test_readyz_without_a_schema(empty_app):
 
 
 def test_readyz_one_revision_behind(app, client):
-    migrate.downgrade(app.extensions["blog.engine"], "-1")
+    migrate.downgrade(Session.get_bind(), "-1")
     response = client.get("/readyz")
     assert response.status_code == 503
     assert "flask init-db" in response.json["reason"]
@@ -44,7 +45,7 @@ def test_readyz_when_the_database_does_not_answer(tmp_path):
     assert response.json == {"status": "unavailable", "reason": "The database does not answer."}
     assert "missing-folder" not in response.get_data(as_text=True)  # no internals
     assert "ERROR blog [probe-1] Readiness check" in stream.getvalue()  # but logged for us
-    app.extensions["blog.engine"].dispose()
+    Session.get_bind().dispose()
 
 
 def test_probes_are_logged_only_at_debug(database_url):
@@ -55,7 +56,7 @@ def test_probes_are_logged_only_at_debug(database_url):
         client = app.test_client()
         for path in ("/healthz", "/readyz", "/nope"):
             client.get(path)
-        app.extensions["blog.engine"].dispose()
+        Session.get_bind().dispose()
         lines = stream.getvalue().splitlines()
         return [" ".join(line.split("] ")[1].split()[:2]) for line in lines if "] GET" in line]
 

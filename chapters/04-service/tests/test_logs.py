@@ -8,6 +8,7 @@ import re
 import pytest
 
 from blog import create_app
+from blog.db import Session
 
 
 @pytest.fixture
@@ -127,7 +128,7 @@ def test_json_lines(database_url):
     assert entry["logger"] == "blog.request"
     assert isinstance(entry["duration_ms"], float)
     assert entry["time"].endswith("+00:00")
-    app.extensions["blog.engine"].dispose()
+    Session.get_bind().dispose()
 
 
 def test_the_level_comes_from_the_settings(database_url):
@@ -136,7 +137,7 @@ def test_the_level_comes_from_the_settings(database_url):
     logging.getLogger("blog").handlers[0].setStream(stream)
     app.test_client().get("/nope")
     assert stream.getvalue() == ""
-    app.extensions["blog.engine"].dispose()
+    Session.get_bind().dispose()
 
 
 def test_an_unknown_format_is_refused(database_url):
@@ -145,5 +146,6 @@ def test_an_unknown_format_is_refused(database_url):
 
 
 def test_a_new_app_does_not_add_a_second_handler(app, database_url):
-    create_app({"TESTING": True, "DATABASE_URL": database_url}).extensions["blog.engine"].dispose()
+    create_app({"TESTING": True, "DATABASE_URL": database_url})
+    Session.get_bind().dispose()
     assert len(logging.getLogger("blog").handlers) == 1

@@ -17,7 +17,7 @@ from sqlalchemy import MetaData, String, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError
 
 from blog import migrate
-from blog.db import Base
+from blog.db import Base, Session
 
 CHAPTER = Path(__file__).resolve().parent.parent
 
@@ -70,7 +70,7 @@ def test_there_is_one_newest_revision():
 
 
 def test_init_db_upgrades_an_empty_database(empty_app):
-    engine = empty_app.extensions["blog.engine"]
+    engine = Session.get_bind()
     with empty_app.app_context():
         result = empty_app.test_cli_runner().invoke(args=["init-db"])
     assert result.exit_code == 0, result.output
@@ -110,7 +110,7 @@ def test_down_to_nothing_and_up_again(app, engine):
 def test_a_database_made_before_migrations_is_adopted(empty_app):
     # What create_all() made before this app had migrations: the first
     # revision's tables, rows in them, and no version table.
-    engine = empty_app.extensions["blog.engine"]
+    engine = Session.get_bind()
     migrate.upgrade(engine, migrate.BASELINE)
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE alembic_version"))
@@ -129,7 +129,7 @@ def test_a_database_made_before_migrations_is_adopted(empty_app):
 
 
 def test_unknown_tables_without_history_are_refused(empty_app):
-    engine = empty_app.extensions["blog.engine"]
+    engine = Session.get_bind()
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)"))
     with pytest.raises(RuntimeError, match="no migration history"):
@@ -197,7 +197,7 @@ def test_two_branches_that_each_add_a_revision_need_a_merge(empty_app, tmp_path)
     command.revision(config, "add likes", head=head, rev_id="branch_b", splice=True)
     assert set(ScriptDirectory.from_config(config).get_heads()) == {"branch_a", "branch_b"}
 
-    engine = empty_app.extensions["blog.engine"]
+    engine = Session.get_bind()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         with pytest.raises(CommandError, match="Multiple head revisions"):

@@ -55,3 +55,10 @@ def test_every_write_needs_a_token_except_registering_and_logging_in():
         if method in WRITES and not operation.get("security")
     }
     assert public_writes == {("/users", "post"), ("/auth/login", "post")}
+
+
+def test_every_write_documents_the_503_of_a_locked_database():
+    writes = [(path, method) for path, method, _ in operations() if method in WRITES]
+    assert writes
+    for path, method, operation in operations():
+        assert ("503" in operation["responses"]) == ((path, method) in writes), (path, method)

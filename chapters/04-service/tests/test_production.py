@@ -8,6 +8,7 @@ import pytest
 from flask import Config
 
 from blog import config, create_app, migrate
+from blog.db import Session
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def test_production_starts_when_everything_is_set(production_env, app):
     wsgi = import_wsgi()
     assert wsgi.app.config["SECRET_KEY"] == "a-real-secret"
     assert not wsgi.app.debug
-    wsgi.app.extensions["blog.engine"].dispose()
+    Session.get_bind().dispose()
 
 
 def test_refuses_a_missing_secret_key(production_env, app):
@@ -58,7 +59,7 @@ def test_refuses_a_schema_that_is_not_at_the_newest_revision(production_env, emp
 
 
 def test_refuses_a_schema_one_revision_behind(production_env, app):
-    migrate.downgrade(app.extensions["blog.engine"], "-1")
+    migrate.downgrade(Session.get_bind(), "-1")
     with pytest.raises(RuntimeError, match="not at the newest revision"):
         import_wsgi()
 
@@ -109,4 +110,4 @@ def test_environment_wins_over_the_defaults(monkeypatch, database_url):
     app = create_app()
     assert app.config["LOG_LEVEL"] == "WARNING"
     assert app.config["TRUSTED_PROXIES"] == 1  # FLASK_* values are read as JSON when they parse
-    app.extensions["blog.engine"].dispose()
+    Session.get_bind().dispose()

@@ -4,6 +4,7 @@ import pytest
 from flask import request, url_for
 
 from blog import create_app
+from blog.db import Session
 
 # A client at 198.51.100.7 forged X-Forwarded-For: 10.0.0.1. Our one proxy
 # (TLS ends there) appended the address it saw and set the scheme.
@@ -40,7 +41,7 @@ def test_forwarded_headers_are_honoured_only_when_configured(
     app = make_app(database_url, trusted_proxies)
     answer = app.test_client().get("/whoami", headers=headers).json
     assert answer == {"client": client, "url": url}
-    app.extensions["blog.engine"].dispose()
+    Session.get_bind().dispose()
 
 
 @pytest.mark.parametrize("bad", [-1, "1", 1.5, True])

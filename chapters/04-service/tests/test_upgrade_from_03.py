@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from blog import migrate
-from blog.db import Base
+from blog.db import Base, Session
 
 # Next to this chapter in the repository (conftest.py skips collecting this file elsewhere).
 CHAPTER_03 = Path(__file__).resolve().parents[2] / "03-plain-sqlalchemy"
@@ -56,7 +56,7 @@ def test_a_chapter_03_database_upgrades_to_head(empty_app, database_url, tmp_pat
         "init-db", database_url=database_url, cwd=tmp_path
     )
     assert "Seeded 3 new user(s)" in chapter_03("seed", database_url=database_url, cwd=tmp_path)
-    engine = empty_app.extensions["blog.engine"]
+    engine = Session.get_bind()
     assert "alembic_version" not in inspect(engine).get_table_names()  # 03 made it, not us
     before = rows(engine)
     assert len(before["users"]) == len(before["posts"]) == 3

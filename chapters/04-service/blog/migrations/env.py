@@ -11,7 +11,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from blog import create_app, migrate, models  # noqa: F401  (models fill Base.metadata)
-from blog.db import Base
+from blog.db import Base, Session
 
 config = context.config
 
@@ -36,7 +36,8 @@ else:
     if config.config_file_name is not None:
         # Keep the app's loggers: the default would silence every logger made so far.
         fileConfig(config.config_file_name, disable_existing_loggers=False)
-    engine = create_app().extensions["blog.engine"]
+    create_app()  # binds the session registry to the app's database
+    engine = Session.get_bind()
     with engine.connect() as connection, migrate.foreign_keys_off(connection):
         run_migrations(connection)
     engine.dispose()

@@ -25,13 +25,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def call(url, method="GET", body=None, token=None):
+def call(url, method="GET", body=None, headers=None):
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     if data is not None:
         request.add_header("Content-Type", "application/json")
-    if token is not None:
-        request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read()
@@ -47,7 +45,7 @@ def serving(kind, tmp_path, database_url, seed=True):
     """Start a server of ``kind`` on a new database; yield its base URL and its log file."""
     env = {
         **os.environ,
-        "FLASK_SECRET_KEY": "a-real-secret",
+        "FLASK_SECRET_KEY": "a-real-secret-of-some-length",
         "FLASK_DATABASE_URL": database_url,
     }
     # Tables and demo rows come from the CLI, once, before any worker starts.
@@ -100,11 +98,15 @@ def test_server_serves_every_route(server):
     token = json.loads(call(server + "/api/auth/login", "POST", login)[1])["token"]
     post = {"title": "T", "body": "B"}
     assert call(f"{server}/api/posts", "POST", post)[0] == 401
-    assert call(f"{server}/api/posts", "POST", post, token=token)[0] == 201
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert call(f"{server}/api/posts", "POST", post, bearer)[0] == 201
     assert len(json.loads(call(f"{server}/api/users/{user_id}/posts")[1])["items"]) == 1
     status, body = call(server + "/api/users/999")
     assert status == 404
     assert json.loads(body)["error"] == "Not Found"
+    # gunicorn.conf.py trusts no SCRIPT_NAME header: the links the app builds stay its own.
+    status, body = call(server + "/api/users?limit=1", headers={"SCRIPT_NAME": "/elsewhere"})
+    assert (status, json.loads(body)["next"]) == (200, "/api/users?limit=1&after=1")
 
 
 def readme_block(heading, language):
@@ -135,8 +137,8 @@ def test_the_readme_walk_through_prints_what_it_says(tmp_path, database_url):
 
 
 def test_gunicorn_refuses_to_start_without_a_secret(database_url):
-    env = {k: v for k, v in os.environ.items() if k != "FLASK_SECRET_KEY"}
-    env["FLASK_DATABASE_URL"] = database_url
+    # Empty, so that no key in instance/config.py can stand in for it.
+    env = {**os.environ, "FLASK_SECRET_KEY": "", "FLASK_DATABASE_URL": database_url}
     result = subprocess.run(
         [BIN / "gunicorn", "--bind", f"127.0.0.1:{free_port()}"],
         cwd=CHAPTER,
