@@ -16,7 +16,7 @@ def production_env(monkeypatch, database_url):
     """Everything wsgi.py needs; each test then takes one thing away."""
     for name in ("FLASK_DEBUG", "FLASK_SECRET_KEY", "FLASK_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("FLASK_SECRET_KEY", "a-real-secret")
+    monkeypatch.setenv("FLASK_SECRET_KEY", "a-real-secret-of-some-length")
     monkeypatch.setenv("FLASK_DATABASE_URL", database_url)
     return monkeypatch
 
@@ -28,7 +28,7 @@ def import_wsgi():
 
 def test_production_starts_when_everything_is_set(production_env, app):
     wsgi = import_wsgi()
-    assert wsgi.app.config["SECRET_KEY"] == "a-real-secret"
+    assert wsgi.app.config["SECRET_KEY"] == "a-real-secret-of-some-length"
     assert not wsgi.app.debug
     Session.get_bind().dispose()
 
