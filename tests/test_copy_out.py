@@ -3,8 +3,8 @@
 The copy is installed without the root constraints.txt, so this also proves
 the version ranges in the chapter's own pyproject.toml resolve to a working set.
 The tests run against the installed copy, not its source folder: pytest starts
-outside the copy, in importlib mode, and a plugin reports where each module
-came from. Then the README's own ``flask`` commands run in the copy.
+outside the copy, so only its tests/ folder is on sys.path, and a plugin
+reports where each module came from. Then the README's own ``flask`` commands run in the copy.
 """
 
 from __future__ import annotations
@@ -104,7 +104,8 @@ def test_chapter_copied_out_of_the_repo_passes_its_tests(number, tmp_path):
     names = modules(copy)
     assert names, "the chapter has no module or package"
 
-    # Outside the copy, in importlib mode: nothing puts the source folder on sys.path.
+    # Run from outside the copy: pytest puts only tests/ on sys.path (so a test may
+    # import from conftest.py, as a copier's pytest would allow), never the copy's root.
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     (outside / "where_imported.py").write_text(WHERE)
@@ -119,7 +120,6 @@ def test_chapter_copied_out_of_the_repo_passes_its_tests(number, tmp_path):
             "no:cacheprovider",
             "-p",
             "where_imported",
-            "--import-mode=importlib",
             "--rootdir",
             copy,
             "-c",
