@@ -310,7 +310,6 @@ NAMED_ELSEWHERE = {
     "NullPool": "SQLAlchemy",
     "QueuePool": "SQLAlchemy",
     "MetaData.create_all": "SQLAlchemy",
-    "hmac.compare_digest": "Python's standard library",
     "FlaskGroup.get_command": "Flask",
     "run_with_reloader": "Werkzeug",
     "restart_with_reloader": "Werkzeug",
