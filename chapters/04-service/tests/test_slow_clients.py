@@ -37,7 +37,11 @@ def get(url: str, timeout: float) -> int | None:
 @pytest.fixture
 def gunicorn(database_url, tmp_path):
     """The shipped gunicorn.conf.py (two sync workers), with a 2-second worker timeout."""
-    env = {**os.environ, "FLASK_SECRET_KEY": "a-real-secret-of-some-length", "FLASK_DATABASE_URL": database_url}
+    env = {
+        **os.environ,
+        "FLASK_SECRET_KEY": "a-real-secret-of-some-length",
+        "FLASK_DATABASE_URL": database_url,
+    }
     env.pop("FLASK_DEBUG", None)
     subprocess.run([BIN / "flask", "--app", "blog", "init-db"], env=env, check=True)
     port = free_port()
