@@ -18,11 +18,14 @@ down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Ids are 64-bit; SQLite's INTEGER PRIMARY KEY already is, and only INTEGER numbers rows.
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 
 def upgrade() -> None:
     op.create_table(
         "users",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", ID, nullable=False),
         sa.Column("username", sa.String(length=80), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.PrimaryKeyConstraint("id"),
@@ -30,8 +33,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "posts",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("id", ID, nullable=False),
+        sa.Column("user_id", ID, nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"]),

@@ -20,6 +20,9 @@ down_revision: str | Sequence[str] | None = "4b1f0c6a9d2e"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Ids are 64-bit; SQLite's INTEGER PRIMARY KEY already is, and only INTEGER numbers rows.
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 # PostgreSQL's own names for unnamed constraints, used for SQLite's copies too.
 NAMES = {
     "uq": "%(table_name)s_%(column_0_name)s_key",
@@ -53,8 +56,8 @@ def upgrade() -> None:
 
     op.create_table(
         "tokens",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("id", ID, nullable=False),
+        sa.Column("user_id", ID, nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("expires_at", sa.DateTime(), nullable=False),
