@@ -106,7 +106,12 @@ def test_a_process_serves_one_database(tmp_path):
     """
     first = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'a.sqlite'}"})
     first_engine = Session.get_bind()
+    with first_engine.connect():
+        pass  # the first engine's pool now holds a connection
+    assert first_engine.pool.checkedin() == 1
     second = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'b.sqlite'}"})
+    # Configuring the registry again closed the first engine's connections.
+    assert first_engine.pool.checkedin() == 0
     Base.metadata.create_all(Session.get_bind())
     client = first.test_client()
     response = client.post("/users", json={"username": "ada", "email": "ada@example.com"})
@@ -116,5 +121,4 @@ def test_a_process_serves_one_database(tmp_path):
     assert client.get(f"/users/{user['id']}").json == user
     assert second.test_client().get("/users").json == [user]
     assert Session.get_bind().url.database == str(tmp_path / "b.sqlite")
-    first_engine.dispose()
     dispose(second)

@@ -36,7 +36,10 @@ def configure(url: str, sqlite_timeout: float = 5.0) -> Engine:
     )
     if sqlite:
         event.listen(engine, "connect", enforce_foreign_keys)
+    previous = Session.session_factory.kw.get("bind")
     Session.remove()
+    if previous is not None:
+        previous.dispose()  # one database per process: close the old one's pool
     Session.configure(bind=engine)
     return engine
 
