@@ -197,8 +197,9 @@ def pitfalls(session: nox.Session) -> None:
 @nox.session
 def proofs(session: nox.Session) -> None:
     """Remove each proven fix from a copy of its chapter; its guard tests must fail."""
-    # Chapter 04 also validates e-mail addresses.
-    session.install(*PITFALLS_REQUIREMENTS, "email-validator", *CONSTRAINTS, env=SESSION_ENV)
+    # Chapter 04 also validates e-mail addresses and migrates with Alembic.
+    extra = ("email-validator", "alembic")
+    session.install(*PITFALLS_REQUIREMENTS, *extra, *CONSTRAINTS, env=SESSION_ENV)
     session.run("python", "-m", "tools.proofs", *session.posargs)
 
 
