@@ -41,7 +41,7 @@ from pathlib import Path
 
 from bench import report
 from tools.chapters import chapters
-from tools.postgres import postgres
+from tools.postgres import postgres, scalar
 from tools.servers import free_port, http, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -352,14 +352,7 @@ def count_posts(app: App) -> int:
     if app.sqlite_file:
         with sqlite3.connect(app.sqlite_file) as connection:
             return connection.execute("SELECT count(*) FROM posts").fetchone()[0]
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(app.database_url)
-    try:
-        with engine.connect() as connection:
-            return connection.scalar(text("SELECT count(*) FROM posts"))
-    finally:
-        engine.dispose()
+    return int(scalar(app.database_url, "SELECT count(*) FROM posts"))
 
 
 @contextmanager

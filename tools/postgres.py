@@ -55,16 +55,21 @@ class Postgres:
         return f"{self.why}\n{said}" if self.why else said
 
 
-def server_version(url: str, timeout: int = 5) -> str:
-    """Connect to ``url`` and return the server's version; raises if that fails."""
+def scalar(url: str, sql: str, **connect_args: object) -> object:
+    """Run one query on its own short-lived engine and return the first value."""
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(url, connect_args={"connect_timeout": timeout})
+    engine = create_engine(url, connect_args=connect_args)
     try:
         with engine.connect() as connection:
-            return connection.scalar(text("SHOW server_version"))
+            return connection.scalar(text(sql))
     finally:
         engine.dispose()
+
+
+def server_version(url: str, timeout: int = 5) -> str:
+    """Connect to ``url`` and return the server's version; raises if that fails."""
+    return str(scalar(url, "SHOW server_version", connect_timeout=timeout))
 
 
 @contextmanager

@@ -13,6 +13,8 @@ import re
 import shutil
 import sqlite3
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pitfalls.support import (
@@ -56,17 +58,25 @@ def usernames(database: Path) -> list[str]:
         return [row[0] for row in connection.execute("SELECT username FROM users ORDER BY id")]
 
 
+@contextmanager
+def seeding_server(tmp: Path, module: str, *options: str) -> Iterator[tuple[Path, int | None]]:
+    """Start ``module``'s seeding factory under the dev server and make one request."""
+    database = tmp / "blog.sqlite"
+    env = terminal(HERE, "03", FLASK_DATABASE_URL=f"sqlite:///{database}")
+    command = ["flask", "--app", module, "run", "--debug", *options]
+    show(command)
+    with DevServer(command[1:], cwd=HERE, env=env, log=tmp / "server.log") as server:
+        server.wait_for(r"^ \* Running on")
+        status, _ = server.request("GET", "/users")
+        print_server_log(server.log())
+        yield database, status
+
+
 def naive(*options: str) -> None:
     """Start the seeding factory under the dev server, make one request, read the table."""
     with scratch() as tmp:
-        database = tmp / "blog.sqlite"
-        env = terminal(HERE, "03", FLASK_DATABASE_URL=f"sqlite:///{database}")
-        command = ["flask", "--app", "naive_app", "run", "--debug", *options]
-        show(command)
-        with DevServer(command[1:], cwd=HERE, env=env, log=tmp / "server.log") as server:
-            server.wait_for(r"^ \* Running on")
-            status, _ = server.request("GET", "/users")
-            print_server_log(server.log())
+        with seeding_server(tmp, "naive_app", *options) as (database, status):
+            pass
         print(f"GET /users -> {status}")
         print(f"users in the database: {', '.join(usernames(database))}")
 
@@ -127,14 +137,7 @@ def print_roles(log: str) -> None:
 def locked() -> None:
     """The seeding factory whose transaction stays open: the reloader's child waits, then fails."""
     with scratch() as tmp:
-        database = tmp / "blog.sqlite"
-        env = terminal(HERE, "03", FLASK_DATABASE_URL=f"sqlite:///{database}")
-        command = ["flask", "--app", "locking_app", "run", "--debug"]
-        show(command)
-        with DevServer(command[1:], cwd=HERE, env=env, log=tmp / "server.log") as server:
-            server.wait_for(r"^ \* Running on")
-            status, _ = server.request("GET", "/users")
-            print_server_log(server.log())
+        with seeding_server(tmp, "locking_app") as (database, status):
             print(f"GET /users -> {status}")
             print("while the server runs, another program writes (it waits up to 1 s):")
             try:
