@@ -6,7 +6,6 @@ and need no PostgreSQL on the machine: nothing here is skipped.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import subprocess
@@ -16,18 +15,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
+from tools import postgres as pg
+from tools.servers import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_POSTGRES = ROOT / "tools/require_postgres.py"
-spec = importlib.util.spec_from_file_location("postgres", ROOT / "tools/postgres.py")
-pg = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = pg  # dataclasses look their module up there
-spec.loader.exec_module(pg)
 
 
 @pytest.fixture
 def dead_url() -> str:
     """A URL where nothing listens: a port that was free a moment ago."""
-    return f"postgresql+psycopg://127.0.0.1:{pg._free_port()}/test"
+    return f"postgresql+psycopg://127.0.0.1:{free_port()}/test"
 
 
 def rows_round_trip(url: str) -> list[tuple]:
