@@ -40,28 +40,21 @@ def write_config(tmp_path: Path, **fields: str) -> Path:
     return config
 
 
-def test_a_removal_that_a_guard_catches_is_proven(tmp_path, chapter, capsys):
-    config = write_config(
-        tmp_path,
-        fix="uppercase",
-        guard="tests/test_shout.py::test_shout_uppercases",
-        old="word.upper()",
-        new="word",
-    )
-    assert proofs.run(config, {"01": chapter}, jobs=1) == 0
-    assert "proven    01  uppercase" in capsys.readouterr().out
-
-
-def test_a_removal_that_survives_fails_the_run(tmp_path, chapter, capsys):
-    config = write_config(
-        tmp_path,
-        fix="uppercase",
-        guard="tests/test_shout.py::test_unrelated",
-        old="word.upper()",
-        new="word",
-    )
-    assert proofs.run(config, {"01": chapter}, jobs=1) == 1
-    assert "SURVIVED  01  uppercase" in capsys.readouterr().out
+@pytest.mark.parametrize(
+    ("guard", "exit_code", "verdict"),
+    [
+        # A guard that depends on the fix fails without it: the fix is proven.
+        ("tests/test_shout.py::test_shout_uppercases", 0, "proven    01  uppercase"),
+        # A guard that passes without the fix proves nothing: the run fails.
+        ("tests/test_shout.py::test_unrelated", 1, "SURVIVED  01  uppercase"),
+    ],
+)
+def test_a_removal_is_proven_only_when_its_guard_fails(
+    tmp_path, chapter, capsys, guard, exit_code, verdict
+):
+    config = write_config(tmp_path, fix="uppercase", guard=guard, old="word.upper()", new="word")
+    assert proofs.run(config, {"01": chapter}, jobs=1) == exit_code
+    assert verdict in capsys.readouterr().out
 
 
 def test_a_replacement_must_match_exactly_once(tmp_path, chapter):
