@@ -3,6 +3,12 @@
 The naive factory creates the tables itself, so on a new database both
 processes find no table and both run ``CREATE TABLE``. Chapter 03's factory
 creates nothing: ``flask init-db`` has run once, before the start.
+
+Left alone, the two processes collide only when one looks for the tables
+before the other has created them, which depends on timing (3 of 10 trials
+in one run, none in another). So each process is held at that gap, after
+``create_all()`` has listed the missing tables and before it creates them,
+until the other one gets there too: the unlucky timing, every time.
 """
 
 from __future__ import annotations
@@ -24,9 +30,22 @@ TRIALS = 10
 WORKERS = 2
 
 
-def build(factory: str, start, results) -> None:  # noqa: ANN001 (multiprocessing objects)
+def hold_at_the_gap(gap) -> None:  # noqa: ANN001 (a multiprocessing Barrier)
+    """Make ``create_all()`` wait for the other process between its check and its CREATE."""
+    from sqlalchemy import event
+
+    from blog.db import Base
+
+    @event.listens_for(Base.metadata, "before_create")
+    def wait_for_the_other(target, connection, tables, **kw) -> None:  # noqa: ANN001
+        if tables:  # it found tables to create: the other process must find them missing too
+            gap.wait(timeout=30)
+
+
+def build(factory: str, start, gap, results) -> None:  # noqa: ANN001 (multiprocessing objects)
     """One worker: wait for the other, then build the app; say how it went."""
     module = sys.modules[factory]  # imported before the fork
+    hold_at_the_gap(gap)
     start.wait()
     try:
         module.create_app()
@@ -54,6 +73,7 @@ def trials(factory: str, init_db: bool) -> None:
     print(
         f"{TRIALS} times: a new database, {WORKERS} processes call {factory}.create_app() at once"
     )
+    print("(create_all(), once it finds tables missing, waits for the other before creating them)")
     if init_db:
         print("(flask --app blog init-db runs first, once)")
     __import__(factory)
@@ -66,9 +86,10 @@ def trials(factory: str, init_db: bool) -> None:
             os.environ["FLASK_DATABASE_URL"] = url
             if init_db:
                 init_database()
-            start, queue = context.Barrier(WORKERS), context.Queue()
+            start, gap, queue = context.Barrier(WORKERS), context.Barrier(WORKERS), context.Queue()
             workers = [
-                context.Process(target=build, args=(factory, start, queue)) for _ in range(WORKERS)
+                context.Process(target=build, args=(factory, start, gap, queue))
+                for _ in range(WORKERS)
             ]
             for worker in workers:
                 worker.start()

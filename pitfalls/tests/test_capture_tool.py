@@ -34,7 +34,8 @@ def test_what_the_demonstration_printed_is_compared():
 
 def test_only_timing_counts_are_masked():
     assert comparable("18 of 60 requests failed\n") == comparable("23 of 60 requests failed\n")
-    assert comparable("7 of 10 trials had a failure\n") == comparable(
+    # The start-up race is held at its gap, so its count no longer depends on timing.
+    assert comparable("7 of 10 trials had a failure\n") != comparable(
         "5 of 10 trials had a failure\n"
     )
     assert comparable("18 of 60 requests failed\n") != comparable("18 of 61 requests failed\n")
