@@ -32,6 +32,8 @@ DEMOS: dict[str, tuple[str, str, str | None]] = {
     "sqlite-locks-pool-threads": ("sqlite_locks/pool.py", "threads", "03"),
     "sqlite-locks-pool-naive": ("sqlite_locks/pool.py", "naive", "03"),
     "sqlite-locks-pool-chapter": ("sqlite_locks/pool.py", "chapter", None),
+    "slow-clients-default": ("slow_clients/demo.py", "default", None),
+    "slow-clients-shipped": ("slow_clients/demo.py", "shipped", None),
     "startup-race-naive": ("startup_race/demo.py", "naive", "03"),
     "startup-race-chapter": ("startup_race/demo.py", "chapter", "03"),
     "drop-all-naive": ("drop_all/demo.py", "naive", None),

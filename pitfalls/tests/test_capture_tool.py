@@ -39,4 +39,10 @@ def test_only_timing_counts_are_masked():
         "5 of 10 trials had a failure\n"
     )
     assert comparable("18 of 60 requests failed\n") != comparable("18 of 61 requests failed\n")
+    assert comparable("GET /healthz -> 200, answered in 32.3 s\n") == comparable(
+        "GET /healthz -> 200, answered in 11.6 s\n"
+    )
+    assert comparable("GET /healthz -> 200, answered in 32.3 s\n") != comparable(
+        "GET /healthz -> 503, answered in 32.3 s\n"
+    )
     assert comparable("GET /users -> 3 user(s)\n") != comparable("GET /users -> 2 user(s)\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, g
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -62,8 +62,13 @@ def update_post(post_id: int) -> dict[str, Any]:
 @bp.delete("/posts/<id:post_id>")
 @login_required
 def delete_post(post_id: int) -> tuple[str, int]:
-    Session.delete(get_own_post(post_id))
+    post = get_own_post(post_id)
+    # A DELETE statement, unlike Session.delete(), reports how many rows it removed:
+    # none means another request deleted the post since we read it.
+    removed = Session.execute(delete(Post).where(Post.id == post.id)).rowcount
     Session.commit()
+    if removed == 0:
+        abort(404, f"There is no post with id {post_id}.")
     return "", 204
 
 

@@ -2,7 +2,7 @@
 
 from sqlalchemy import event, text
 
-from blog import auth
+from blog import auth, posts
 from blog.validation import json_body
 from conftest import PASSWORD
 
@@ -81,5 +81,21 @@ def test_an_edit_of_a_post_deleted_mid_request_is_404(client, engine, ada, monke
     monkeypatch.setattr("blog.posts.json_body", delete_the_post_then_read_body)
     path = f"/api/posts/{post['id']}"
     response = client.patch(path, json={"title": "Too late"}, headers=ada.headers)
+    assert response.status_code == 404, response.json
+    assert f"no post with id {post['id']}" in response.json["message"]
+
+
+def test_a_delete_of_a_post_deleted_mid_request_is_404(client, engine, ada, monkeypatch):
+    post = client.post("/api/posts", json={"title": "T", "body": "B"}, headers=ada.headers).json
+    get_own_post = posts.get_own_post
+
+    def read_the_post_then_delete_it_elsewhere(post_id):
+        found = get_own_post(post_id)
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM posts WHERE id = :id"), {"id": post["id"]})
+        return found
+
+    monkeypatch.setattr(posts, "get_own_post", read_the_post_then_delete_it_elsewhere)
+    response = client.delete(f"/api/posts/{post['id']}", headers=ada.headers)
     assert response.status_code == 404, response.json
     assert f"no post with id {post['id']}" in response.json["message"]

@@ -1,0 +1,29 @@
+"""Half-sent requests hold gunicorn's sync workers until the worker timeout kills them."""
+
+import re
+
+from pitfalls import run_demo
+
+
+def waits(out: str) -> list[float]:
+    """The seconds each timed ``GET /healthz`` took, in order."""
+    return [float(s) for s in re.findall(r"^GET /healthz -> 200, answered in (\d+\.\d) s$", out, re.M)]
+
+
+def test_with_the_default_timeout_a_quick_request_waits_30_seconds():
+    out = run_demo("slow-clients-default")
+    *before, held = waits(out)
+    assert len(before) == 2
+    # The clock starts half a second after the slow clients connected.
+    assert held >= 29.5, out
+    assert "gunicorn's log says WORKER TIMEOUT: yes" in out
+
+
+def test_the_shipped_timeout_of_10_seconds_bounds_the_wait():
+    out = run_demo("slow-clients-shipped")
+    assert "$ gunicorn --bind 127.0.0.1:" in out and "--timeout" not in out
+    *before, held = waits(out)
+    assert len(before) == 2
+    # Under the default's 30 s: the shipped file's setting is what ended the wait.
+    assert 9.5 <= held < 29.5, out
+    assert "gunicorn's log says WORKER TIMEOUT: yes" in out
