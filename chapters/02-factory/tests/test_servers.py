@@ -92,6 +92,7 @@ def test_server_serves_every_route(server):
     # gunicorn.conf.py trusts no SCRIPT_NAME header, and the page escapes it anyway.
     status, body = call(server + "/", headers={"SCRIPT_NAME": '/x"><script>alert(1)</script>'})
     assert (status, b"<script>" in body) == (200, False)
+    assert b'href="/users"' in body  # the header did not move the app's URLs
 
 
 def test_gunicorn_refuses_to_start_without_a_secret(database_url):

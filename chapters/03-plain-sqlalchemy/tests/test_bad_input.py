@@ -67,6 +67,7 @@ def test_the_longest_valid_post_fits_the_size_limit(client, user_id):
     # The test client escapes non-ASCII as json.dumps does: 12 bytes per emoji.
     post = {"title": "\U0001f600" * 200, "body": "\U0001f600" * 10_000}
     response = client.post(f"/users/{user_id}/posts", json=post)
+    assert response.request.content_length == 122_425  # 12 bytes per emoji, plus the braces
     assert response.status_code == 201, response.json
     assert response.json["body"] == post["body"]
 

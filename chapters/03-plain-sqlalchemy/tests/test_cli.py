@@ -66,6 +66,7 @@ def test_init_db_makes_a_private_file_in_wal_mode(tmp_path):
     assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     connection.execute("CREATE TABLE scratch (x)")  # a write creates the -wal file
     assert stat.S_IMODE(path.with_name("new.sqlite-wal").stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.with_name("new.sqlite-shm").stat().st_mode) == 0o600
     connection.close()
     Session.remove()
     Session.get_bind().dispose()
