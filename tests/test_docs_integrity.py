@@ -310,6 +310,7 @@ NAMED_ELSEWHERE = {
     "NullPool": "SQLAlchemy",
     "QueuePool": "SQLAlchemy",
     "MetaData.create_all": "SQLAlchemy",
+    "before_create": "a SQLAlchemy DDL event",
     "FlaskGroup.get_command": "Flask",
     "run_with_reloader": "Werkzeug",
     "restart_with_reloader": "Werkzeug",

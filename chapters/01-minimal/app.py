@@ -32,7 +32,7 @@ app.config.from_mapping(
     # Seconds a writer waits for a lock; after that the client gets a 503.
     SQLITE_TIMEOUT=5.0,
     # The most a request body may hold, checked when the body is read. The
-    # longest valid post takes 122,426 bytes when every character is an emoji
+    # longest valid post takes 122,425 bytes when every character is an emoji
     # that the client escapes as JSON does by default (12 bytes each).
     MAX_CONTENT_LENGTH=128 * 1024,
 )
