@@ -143,3 +143,13 @@ def test_a_password_is_the_same_however_its_accents_were_typed(client):
     assert client.post("/api/users", json=body).status_code == 201
     login = {"username": "zoe", "password": composed}
     assert client.post("/api/auth/login", json=login).status_code == 200
+
+
+def test_a_password_keeps_its_spaces(client):
+    password = "  correct horse battery staple  "
+    body = {"username": "zoe", "email": "zoe@example.com", "password": password}
+    assert client.post("/api/users", json=body).status_code == 201
+    login = {"username": "zoe", "password": password.strip()}
+    assert client.post("/api/auth/login", json=login).status_code == 401
+    login["password"] = password
+    assert client.post("/api/auth/login", json=login).status_code == 200

@@ -154,6 +154,27 @@ def test_the_alembic_command_uses_the_apps_settings(database_url):
     assert "No new upgrade operations detected" in check.stdout + check.stderr
 
 
+def test_the_alembic_command_does_not_adopt_a_database_made_before_migrations(
+    empty_app, database_url
+):
+    # Only `flask init-db` adopts one. The `alembic` command runs the first
+    # revision on it, which finds its tables already there.
+    engine = Session.get_bind()
+    migrate.upgrade(engine, migrate.BASELINE)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))
+    env = {**os.environ, "FLASK_DATABASE_URL": database_url}
+    upgrade = subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=CHAPTER,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert upgrade.returncode != 0
+    assert "users" in upgrade.stderr and "already exists" in upgrade.stderr
+
+
 def test_autogenerate_sees_a_renamed_column_as_drop_and_add(app, engine):
     # Its best-known limit: a rename written by autogenerate would lose the column's data.
     renamed = MetaData()
