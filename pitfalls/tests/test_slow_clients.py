@@ -4,10 +4,12 @@ import re
 
 from pitfalls import run_demo
 
+ANSWERED = re.compile(r"^GET /healthz -> 200, answered in (\d+\.\d) s$", re.MULTILINE)
+
 
 def waits(out: str) -> list[float]:
     """The seconds each timed ``GET /healthz`` took, in order."""
-    return [float(s) for s in re.findall(r"^GET /healthz -> 200, answered in (\d+\.\d) s$", out, re.M)]
+    return [float(seconds) for seconds in ANSWERED.findall(out)]
 
 
 def test_with_the_default_timeout_a_quick_request_waits_30_seconds():

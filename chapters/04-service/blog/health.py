@@ -1,6 +1,6 @@
 """Probes for whatever runs the app: is the process up, can it serve?
 
-Both are cheap (no auth, one small query at most) and answer JSON. Their
+Both are cheap (no auth, two small queries at most) and answer JSON. Their
 request lines are logged at DEBUG (see logs.py): probes come every few seconds.
 """
 

@@ -1,6 +1,7 @@
 """The production entry point: ``gunicorn blog.wsgi:app``."""
 
 from flask import Flask
+from sqlalchemy.exc import OperationalError
 
 from blog import config, create_app, migrate
 from blog.db import Session
@@ -29,9 +30,13 @@ def refuse_unsafe_start(app: Flask) -> None:
             "(e.g. postgresql+psycopg://... or sqlite:////srv/blog/blog.sqlite)."
         )
     else:
-        with Session.get_bind().connect() as connection:
-            current = migrate.current_revisions(connection)
-        if current != app.extensions["blog.schema_head"]:
+        try:
+            with Session.get_bind().connect() as connection:
+                current = migrate.current_revisions(connection)
+        except OperationalError as error:  # no server, a wrong password, a missing folder
+            current = None
+            problems.append(f"The database does not answer: {str(error.orig).strip()}")
+        if current is not None and current != app.extensions["blog.schema_head"]:
             problems.append(
                 f"The database schema is at {', '.join(sorted(current)) or 'no revision'}, "
                 "not at the newest revision. Run `flask init-db` first."

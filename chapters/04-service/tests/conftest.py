@@ -112,7 +112,7 @@ def fast_password_hashing(request, monkeypatch) -> None:
     """Hash passwords with a small scrypt cost in tests: the same code, 32 times faster.
 
     The default cost is there to slow down an attacker with a stolen table; a
-    test suite that registers hundreds of users has no such attacker. Tests
+    test suite that registers a user in most tests has no such attacker. Tests
     marked ``real_password_hashing`` keep the default.
     """
     if request.node.get_closest_marker("real_password_hashing"):

@@ -53,6 +53,15 @@ def test_refuses_the_development_database(production_env):
         import_wsgi()
 
 
+def test_names_an_unreachable_database_with_the_other_problems(production_env, tmp_path):
+    production_env.setenv("FLASK_DATABASE_URL", f"sqlite:///{tmp_path}/no/such/folder.sqlite")
+    production_env.setenv("FLASK_DEBUG", "1")
+    with pytest.raises(RuntimeError) as refused:
+        import_wsgi()
+    assert "Debug mode is on" in str(refused.value)
+    assert "The database does not answer: unable to open database file" in str(refused.value)
+
+
 def test_refuses_a_schema_that_is_not_at_the_newest_revision(production_env, empty_app):
     with pytest.raises(RuntimeError, match="schema is at no revision"):
         import_wsgi()

@@ -51,7 +51,7 @@ def upgrade() -> None:
         )
 
     # After the batches: SQLite can't reflect an index on an expression, so a
-    # batch copy of `users` (or of a table pointing at it) would lose this one.
+    # batch copy of `users` would lose this one.
     op.create_index("uq_users_username_lower", "users", [sa.text("lower(username)")], unique=True)
 
     op.create_table(
