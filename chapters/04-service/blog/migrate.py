@@ -98,8 +98,9 @@ def is_unversioned_baseline(connection: Connection) -> bool:
     if "alembic_version" in tables:
         if current_revisions(connection):
             return False
-        # An empty version table: an upgrade failed half-way on SQLite, whose
-        # CREATE TABLE is not undone by a rollback. No revision was recorded.
+        # An empty version table: an upgrade failed half-way on SQLite, where
+        # Python's driver opens no transaction before CREATE TABLE, so a rollback
+        # leaves the table behind. No revision was recorded.
         tables.discard("alembic_version")
     if not tables:
         return False
