@@ -2,7 +2,7 @@
 
 from sqlalchemy import event, text
 
-from blog import auth, posts
+from blog import auth, posts, users
 from blog.validation import json_body
 from conftest import PASSWORD
 
@@ -99,3 +99,19 @@ def test_a_delete_of_a_post_deleted_mid_request_is_404(client, engine, ada, monk
     response = client.delete(f"/api/posts/{post['id']}", headers=ada.headers)
     assert response.status_code == 404, response.json
     assert f"no post with id {post['id']}" in response.json["message"]
+
+
+def test_a_delete_of_an_account_deleted_mid_request_is_404(client, engine, ada, monkeypatch):
+    # Two requests delete the account: the token was valid when this one checked it.
+    get_user_or_404 = users.get_user_or_404
+
+    def read_the_user_then_delete_it_elsewhere(user_id):
+        found = get_user_or_404(user_id)
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": ada.id})
+        return found
+
+    monkeypatch.setattr(users, "get_user_or_404", read_the_user_then_delete_it_elsewhere)
+    response = client.delete(f"/api/users/{ada.id}", headers=ada.headers)
+    assert response.status_code == 404, response.json
+    assert f"no user with id {ada.id}" in response.json["message"]
