@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import delete, func, select, text
 
 from blog import migrate
+from blog.auth import utcnow
 from blog.db import Session
-from blog.models import Post, User
+from blog.models import Post, Token, User
 
 SEED_USERS = {
     "ada": ("ada@example.com", "Notes on the analytical engine"),
@@ -51,7 +52,8 @@ def seed_command() -> None:
     """
     added = 0
     for username, (email, title) in SEED_USERS.items():
-        if Session.scalar(select(User).filter_by(username=username)) is None:
+        # Case-blind, like the unique index: a registered "Ada" is the demo "ada".
+        if Session.scalar(select(User).where(func.lower(User.username) == username)) is None:
             user = User(username=username, email=email)
             user.posts.add(Post(title=title, body=f"A first post by {username}."))
             Session.add(user)
@@ -60,6 +62,19 @@ def seed_command() -> None:
     click.echo(f"Seeded {added} new user(s); {len(SEED_USERS) - added} already there.")
 
 
+@click.command("delete-expired-tokens")
+def delete_expired_tokens_command() -> None:
+    """Delete the tokens that have expired. Run it periodically, e.g. daily from cron.
+
+    Logging out deletes a token, but an expired one stays until this runs: a
+    client that logs in for every job would otherwise grow the table forever.
+    """
+    deleted = Session.execute(delete(Token).where(Token.expires_at <= utcnow())).rowcount
+    Session.commit()
+    click.echo(f"Deleted {deleted} expired token(s).")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(init_db_command)
     app.cli.add_command(seed_command)
+    app.cli.add_command(delete_expired_tokens_command)

@@ -51,12 +51,15 @@ def update_post(post_id: int) -> dict[str, Any]:
     post = get_own_post(post_id)
     for name, value in json_body(POST_FIELDS, partial=True).items():
         setattr(post, name, value)
+    # Read before the commit, which expires it: reloaded after, a post deleted
+    # meanwhile would be a 500 for an edit that succeeded.
+    edited = post.to_dict()
     try:
         Session.commit()
     except StaleDataError:  # the UPDATE found no row: the post was deleted meanwhile
         Session.rollback()
         abort(404, f"There is no post with id {post_id}.")
-    return post.to_dict()
+    return edited
 
 
 @bp.delete("/posts/<id:post_id>")

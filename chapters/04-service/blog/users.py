@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, g
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
@@ -54,8 +54,12 @@ def delete_user(user_id: int) -> tuple[str, int]:
     if user.id != g.user.id:
         abort(403, "You can delete only your own account.")
     # Their posts and tokens go too: ON DELETE CASCADE, in the same transaction.
-    Session.delete(user)
+    # A DELETE statement reports how many rows it removed: none means another
+    # request deleted the account since this one's token was checked.
+    removed = Session.execute(delete(User).where(User.id == user.id)).rowcount
     Session.commit()
+    if removed == 0:
+        abort(404, f"There is no user with id {user_id}.")
     return "", 204
 
 

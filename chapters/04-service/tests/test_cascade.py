@@ -2,7 +2,8 @@
 
 from sqlalchemy import event, text
 
-from blog import auth, posts
+from blog import auth, posts, users
+from blog.db import Session
 from blog.validation import json_body
 from conftest import PASSWORD
 
@@ -99,3 +100,37 @@ def test_a_delete_of_a_post_deleted_mid_request_is_404(client, engine, ada, monk
     response = client.delete(f"/api/posts/{post['id']}", headers=ada.headers)
     assert response.status_code == 404, response.json
     assert f"no post with id {post['id']}" in response.json["message"]
+
+
+def test_a_delete_of_an_account_deleted_mid_request_is_404(client, engine, ada, monkeypatch):
+    # Two requests delete the account: the token was valid when this one checked it.
+    get_user_or_404 = users.get_user_or_404
+
+    def read_the_user_then_delete_it_elsewhere(user_id):
+        found = get_user_or_404(user_id)
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": ada.id})
+        return found
+
+    monkeypatch.setattr(users, "get_user_or_404", read_the_user_then_delete_it_elsewhere)
+    response = client.delete(f"/api/users/{ada.id}", headers=ada.headers)
+    assert response.status_code == 404, response.json
+    assert f"no user with id {ada.id}" in response.json["message"]
+
+
+def test_an_edit_of_a_post_deleted_just_after_its_commit_is_200(client, engine, ada):
+    post = client.post("/api/posts", json={"title": "T", "body": "B"}, headers=ada.headers).json
+
+    def delete_the_post(session):
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM posts WHERE id = :id"), {"id": post["id"]})
+
+    event.listen(Session.session_factory, "after_commit", delete_the_post, once=True)
+    try:
+        path = f"/api/posts/{post['id']}"
+        response = client.patch(path, json={"title": "New"}, headers=ada.headers)
+    finally:
+        if event.contains(Session.session_factory, "after_commit", delete_the_post):
+            event.remove(Session.session_factory, "after_commit", delete_the_post)
+    assert response.status_code == 200, response.json
+    assert response.json == {**post, "title": "New"}

@@ -1,12 +1,16 @@
-"""The database chores: init-db keeps data, seed is idempotent."""
+"""The database chores: init-db keeps data, seed is idempotent, expired tokens go."""
 
 import sqlite3
 import stat
+from datetime import timedelta
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select, update
 
 from blog import create_app, migrate
+from blog.auth import utcnow
 from blog.db import Session
+from blog.models import Token
+from conftest import PASSWORD
 
 
 def test_init_db_creates_the_tables(flask_command, engine):
@@ -48,6 +52,29 @@ def test_seed_twice_gives_the_same_rows(flask_command, client, count_rows):
     assert count_rows() == after_first
     usernames = [u["username"] for u in client.get("/api/users").json["items"]]
     assert usernames == ["ada", "grace", "linus"]
+
+
+def test_seed_skips_a_demo_name_registered_in_another_case(flask_command, register, count_rows):
+    register("Ada")
+    result = flask_command("seed")
+    assert result.exit_code == 0, result.output
+    assert "Seeded 2 new user(s); 1 already there" in result.output
+    assert count_rows()["users"] == 3
+
+
+def test_delete_expired_tokens_keeps_the_live_ones(app, client, flask_command, ada, grace):
+    with app.app_context():  # ada's and grace's logins expire
+        Session.execute(update(Token).values(expires_at=utcnow() - timedelta(seconds=1)))
+        Session.commit()
+    login = client.post("/api/auth/login", json={"username": "ada", "password": PASSWORD})
+
+    result = flask_command("delete-expired-tokens")
+    assert result.exit_code == 0, result.output
+    assert "Deleted 2 expired token(s)." in result.output
+    with app.app_context():
+        assert Session.scalars(select(Token.user_id)).all() == [ada.id]
+    me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {login.json['token']}"})
+    assert me.status_code == 200
 
 
 def test_init_db_makes_a_private_file_in_wal_mode(tmp_path):
