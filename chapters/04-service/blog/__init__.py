@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     logs.init_app(app)  # first, so every request gets its id before anything else runs
     proxy.init_app(app)
+    auth.init_app(app)
     db.init_app(app)
     cli.init_app(app)
     errors.init_app(app)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
-from flask import Blueprint, abort, current_app, g, request
+from flask import Blueprint, Flask, abort, current_app, g, request
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import WWWAuthenticate
@@ -22,6 +22,7 @@ from blog.validation import LOGIN_FIELDS, json_body
 
 bp = Blueprint("auth", __name__)
 
+
 # secrets.token_urlsafe(32): 32 random bytes as 43 URL-safe characters.
 TOKEN_BYTES = 32
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -29,6 +30,15 @@ TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 # Checked when the username is unknown, so that a wrong name costs the same
 # time as a wrong password and the answer gives away nothing.
 DUMMY_HASH = generate_password_hash(secrets.token_urlsafe())
+
+
+def init_app(app: Flask) -> None:
+    """Check the token settings when the app is built, not at the first login."""
+    lifetime = app.config["TOKEN_LIFETIME"]
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or lifetime <= 0:
+        raise ValueError(
+            f"TOKEN_LIFETIME must be a whole number of seconds, 1 or more, not {lifetime!r}."
+        )
 
 
 def utcnow() -> datetime:

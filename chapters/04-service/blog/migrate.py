@@ -67,7 +67,7 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 @contextmanager
 def foreign_keys_off(connection: Connection) -> Iterator[None]:
-    """On SQLite, migrate with foreign keys off, then check every reference at once.
+    """On SQLite, migrate with foreign keys off; check every reference before and after.
 
     Batch mode drops a table and renames a copy into its place. With foreign
     keys on, dropping ``users`` first deletes its rows: that fails while posts
@@ -77,6 +77,12 @@ def foreign_keys_off(connection: Connection) -> Iterator[None]:
     if connection.dialect.name != "sqlite":
         yield
         return
+    # Rows that already point nowhere would be blamed on the migration, after
+    # it ran: refuse them first, while the database is unchanged.
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    connection.rollback()
+    if broken:
+        raise RuntimeError(f"Rows point nowhere; fix them, then migrate: {broken[:5]}")
     was_on = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
     connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
     connection.commit()

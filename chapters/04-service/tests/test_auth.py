@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, update
 from werkzeug.datastructures import WWWAuthenticate
 
-from blog import auth
+from blog import auth, create_app
 from blog.db import Session
 from blog.models import Token, User
 from conftest import PASSWORD
@@ -166,3 +166,9 @@ def test_passwords_and_tokens_never_reach_an_answer_or_a_log_line(app, client, r
         assert secret not in caplog.text  # ...but none of these values
         for response in answers:
             assert secret not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("bad", [0, -60, "1h", 1.5, True])
+def test_a_bad_token_lifetime_is_refused_when_the_app_is_built(database_url, bad):
+    with pytest.raises(ValueError, match="TOKEN_LIFETIME"):
+        create_app({"TESTING": True, "DATABASE_URL": database_url, "TOKEN_LIFETIME": bad})

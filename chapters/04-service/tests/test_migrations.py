@@ -279,3 +279,16 @@ def test_batch_mode_keeps_rows_that_point_at_the_table(tmp_path):
     with engine.connect() as connection:  # and the connection has its foreign keys back
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_rows_pointing_nowhere_stop_the_upgrade_before_it_changes_anything(tmp_path):
+    # An old SQLite file made with foreign keys off can hold a post whose user is gone.
+    engine = create_engine(f"sqlite:///{tmp_path / 'orphans.sqlite'}")
+    migrate.upgrade(engine, migrate.BASELINE)
+    with engine.begin() as connection:
+        connection.execute(text(INSERT_POST))  # user 7 does not exist
+    with pytest.raises(RuntimeError, match="Rows point nowhere"):
+        migrate.upgrade(engine)
+    with engine.connect() as connection:
+        assert migrate.current_revisions(connection) == {migrate.BASELINE}
+    engine.dispose()
