@@ -100,6 +100,15 @@ def test_ids_are_ascii_digits_only(client, user_id, path):
     assert_json_error(client.get(path), 404)
 
 
+@pytest.mark.parametrize("path", ["/users/01", "/users/001/posts"])
+def test_ids_have_no_leading_zeros(client, user_id, count_rows, path):
+    # Otherwise /users/01 would be a second URL for user 1.
+    assert user_id == 1
+    assert_json_error(client.get(path), 404)
+    assert_json_error(client.post("/users/01/posts", json=GOOD_POST), 404)
+    assert count_rows() == {"users": 1, "posts": 0}
+
+
 def test_post_for_unknown_user_is_404(client, count_rows):
     response = client.post("/users/999/posts", json=GOOD_POST)
     assert_json_error(response, 404, "999")

@@ -16,13 +16,14 @@ bp = Blueprint("api", __name__)
 
 
 class IdConverter(IntegerConverter):
-    """``<id:...>`` in a route: like ``<int:...>``, but ASCII digits only.
+    """``<id:...>`` in a route: like ``<int:...>``, but one spelling per id.
 
-    ``int`` also takes other scripts' digits ("١", "１"), so one user would have
-    many URLs, and a proxy rule or cache key written for /users/1 would miss some.
+    ``int`` also takes other scripts' digits ("١", "１") and leading zeros
+    ("01"), so one user would have many URLs, and a proxy rule or cache key
+    written for /users/1 would miss some. Ids start at 1.
     """
 
-    regex = r"[0-9]+"
+    regex = r"[1-9][0-9]*"
 
 
 @bp.get("/")

@@ -90,6 +90,23 @@ def test_database_errors_do_not_show_the_values(app):
     assert "a private message" not in str(error.value)
 
 
+def test_a_username_taken_meanwhile_is_a_conflict(client, engine, count_rows, monkeypatch):
+    check = db.Session.scalar
+
+    def another_request_takes_it_after_the_check(statement):
+        found = check(statement)
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO users (username, email) VALUES ('ada', 'a@b.io')"))
+        return found
+
+    monkeypatch.setattr(db.Session, "scalar", another_request_takes_it_after_the_check)
+    response = client.post("/users", json={"username": "ada", "email": "other@b.io"})
+    assert response.status_code == 409, response.json
+    assert "taken" in response.json["message"]
+    assert count_rows() == {"users": 1, "posts": 0}
+    assert engine.pool.checkedout() == 0
+
+
 def test_a_post_for_a_user_deleted_meanwhile_is_404(client, engine, count_rows, monkeypatch):
     user_id = client.post("/users", json={"username": "ada", "email": "a@b.io"}).json["id"]
     read_body = api.json_body
