@@ -34,6 +34,11 @@ def json_body(fields: dict[str, TextField]) -> dict[str, str]:
     if not request.is_json:
         abort(415, "Send a JSON body with 'Content-Type: application/json'.")
     try:
+        body = request.get_data()
+        # Without a Content-Length (a chunked body), Werkzeug stops reading at
+        # the limit instead of refusing: a body that fills it was cut short.
+        if request.content_length is None and len(body) >= current_app.config["MAX_CONTENT_LENGTH"]:
+            raise RequestEntityTooLarge()
         data = request.get_json()
     except RequestEntityTooLarge:
         limit = current_app.config["MAX_CONTENT_LENGTH"]

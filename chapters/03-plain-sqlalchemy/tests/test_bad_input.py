@@ -1,5 +1,8 @@
 """Client mistakes get a 4xx with a JSON message, and change no rows."""
 
+import io
+import json
+
 import pytest
 
 GOOD_USER = {"username": "ada", "email": "ada@example.com"}
@@ -159,3 +162,32 @@ def test_unexpected_errors_are_json_without_internals(app, client, monkeypatch, 
     assert b"secret internals" not in response.data
     assert b"Traceback" not in response.data
     assert "secret internals" in caplog.text  # but we logged it for ourselves
+
+
+def post_chunked(client, path, body: bytes):
+    """POST ``body`` as a chunked request: no Content-Length, the server ends the stream."""
+    return client.post(
+        path,
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},  # as gunicorn and flask run set it
+    )
+
+
+def test_a_chunked_body_over_the_size_limit(client, app, count_rows):
+    # A valid object, then spaces past the limit: Werkzeug reads only up to the limit.
+    body = (
+        json.dumps({"username": "ada", "email": "ada@example.com"}).encode()
+        + b" " * app.config["MAX_CONTENT_LENGTH"]
+    )
+    response = post_chunked(client, "/users", body)
+    assert_json_error(response, 413, "larger than the limit of 131,072 bytes")
+    assert count_rows() == {"users": 0, "posts": 0}
+
+
+def test_a_chunked_body_under_the_size_limit_is_read(client):
+    response = post_chunked(
+        client, "/users", json.dumps({"username": "ada", "email": "ada@example.com"}).encode()
+    )
+    assert response.status_code == 201, response.json

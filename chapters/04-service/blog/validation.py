@@ -15,13 +15,14 @@ from werkzeug.routing import IntegerConverter
 
 
 class IdConverter(IntegerConverter):
-    """``<id:...>`` in a route: like ``<int:...>``, but ASCII digits only.
+    """``<id:...>`` in a route: like ``<int:...>``, but one spelling per id.
 
-    ``int`` also takes other scripts' digits ("١", "１"), so one user would have
-    many URLs, and a proxy rule or cache key written for /users/1 would miss some.
+    ``int`` also takes other scripts' digits ("١", "１") and leading zeros
+    ("01"), so one user would have many URLs, and a proxy rule or cache key
+    written for /users/1 would miss some. Ids start at 1.
     """
 
-    regex = r"[0-9]+"
+    regex = r"[1-9][0-9]*"
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,11 @@ def json_body(fields: dict[str, TextField], partial: bool = False) -> dict[str, 
     if not request.is_json:
         abort(415, "Send a JSON body with 'Content-Type: application/json'.")
     try:
+        body = request.get_data()
+        # Without a Content-Length (a chunked body), Werkzeug stops reading at
+        # the limit instead of refusing: a body that fills it was cut short.
+        if request.content_length is None and len(body) >= current_app.config["MAX_CONTENT_LENGTH"]:
+            raise RequestEntityTooLarge()
         data = request.get_json()
     except RequestEntityTooLarge:
         limit = current_app.config["MAX_CONTENT_LENGTH"]
