@@ -30,6 +30,10 @@ def configure(url: str, sqlite_timeout: float = 5.0) -> Engine:
     engine = create_engine(
         url,
         connect_args={"timeout": sqlite_timeout} if sqlite else {},
+        # A server restart, or a firewall that drops idle connections, leaves
+        # dead ones in the pool: test each as it is checked out (one round
+        # trip) and replace it. A SQLite file has no server to lose.
+        pool_pre_ping=not sqlite,
         # Error messages and logs show the SQL, never the values: those are
         # usernames, e-mails, post bodies and password hashes.
         hide_parameters=True,
