@@ -62,6 +62,13 @@ def answer(description: str, schema: dict[str, Any] | None = None, **extra: Any)
     return response
 
 
+def location(what: str) -> dict[str, Any]:
+    """The ``Location`` header of a 201: where the new resource can be read."""
+    return {
+        "Location": {"description": f"The URL of the new {what}.", "schema": {"type": "string"}}
+    }
+
+
 def errors(*codes: int) -> dict[str, Any]:
     """The documented error answers: each one a JSON ``Error``."""
     return {str(code): {"$ref": f"#/components/responses/{code}"} for code in codes}
@@ -78,7 +85,7 @@ def id_parameter(name: str, what: str) -> dict[str, Any]:
         "in": "path",
         "required": True,
         "description": f"The {what}'s id.",
-        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
         "example": 1,
     }
 
@@ -164,6 +171,7 @@ DOCUMENT: dict[str, Any] = {
                     "201": answer(
                         "The new account.",
                         ref("Account"),
+                        headers=location("account"),
                         links={
                             "GetUser": {
                                 "operationId": "getUser",
@@ -210,7 +218,12 @@ DOCUMENT: dict[str, Any] = {
                     body_schema(POST_FIELDS), {"title": "Hello", "body": "My first post."}
                 ),
                 "responses": {
-                    "201": answer("The new post.", ref("Post"), links=CREATED_POST_LINKS),
+                    "201": answer(
+                        "The new post.",
+                        ref("Post"),
+                        headers=location("post"),
+                        links=CREATED_POST_LINKS,
+                    ),
                     **write_errors(400, 401, 413, 415),
                 },
             }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g
+from flask import Blueprint, abort, g, url_for
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -28,7 +28,7 @@ def list_posts(user_id: int) -> dict[str, Any]:
 
 @bp.post("/posts")
 @login_required
-def create_post() -> tuple[dict[str, Any], int]:
+def create_post() -> tuple[dict[str, Any], int, dict[str, str]]:
     # The author is whoever the token belongs to, never a field a client sends.
     post = Post(author=g.user, **json_body(POST_FIELDS))
     Session.add(post)
@@ -37,7 +37,7 @@ def create_post() -> tuple[dict[str, Any], int]:
     except IntegrityError:  # the account was deleted after its token was checked
         Session.rollback()
         unauthorized("The account no longer exists.", "invalid_token")
-    return post.to_dict(), 201
+    return post.to_dict(), 201, {"Location": url_for("posts.get_post", post_id=post.id)}
 
 
 @bp.get("/posts/<id:post_id>")

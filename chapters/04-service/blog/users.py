@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g
+from flask import Blueprint, abort, g, url_for
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
@@ -25,7 +25,7 @@ def list_users() -> dict[str, Any]:
 
 
 @bp.post("/users")
-def create_user() -> tuple[dict[str, Any], int]:
+def create_user() -> tuple[dict[str, Any], int, dict[str, str]]:
     data = json_body(USER_FIELDS)
     taken = f"The username {data['username']!r} is taken."
     if Session.scalar(select(User.id).where(func.lower(User.username) == data["username"].lower())):
@@ -39,7 +39,8 @@ def create_user() -> tuple[dict[str, Any], int]:
     except IntegrityError:  # another request took the name since our check
         Session.rollback()
         abort(409, taken)
-    return user.to_account_dict(), 201
+    # 201 Created names the new resource's URL (RFC 9110, section 15.3.2).
+    return user.to_account_dict(), 201, {"Location": url_for("users.get_user", user_id=user.id)}
 
 
 @bp.get("/users/<id:user_id>")

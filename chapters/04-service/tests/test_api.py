@@ -46,7 +46,8 @@ def test_register_and_read_a_user(client):
     # The new account's owner sees its e-mail address; nobody else does.
     assert account == {"id": account["id"], "username": "ada", "email": "ada@example.com"}
     public = {"id": account["id"], "username": "ada"}
-    assert client.get(f"/api/users/{account['id']}").json == public
+    assert response.headers["Location"] == f"/api/users/{account['id']}"
+    assert client.get(response.headers["Location"]).json == public
     assert client.get("/api/users").json == {"items": [public], "next": None}
 
 
@@ -84,6 +85,13 @@ def test_create_read_and_list_posts(client, ada):
     assert post == {"id": post["id"], "user_id": ada.id, "title": "Hello", "body": "First post."}
     assert client.get(f"/api/posts/{post['id']}").json == post
     assert client.get(f"/api/users/{ada.id}/posts").json == {"items": [post], "next": None}
+
+
+def test_a_new_post_says_where_it_lives(client, ada):
+    response = client.post("/api/posts", json={"title": "T", "body": "B"}, headers=ada.headers)
+    assert response.status_code == 201
+    assert response.headers["Location"] == f"/api/posts/{response.json['id']}"
+    assert client.get(response.headers["Location"]).json == response.json
 
 
 def test_the_author_edits_a_post(client, ada):
