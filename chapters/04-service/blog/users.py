@@ -39,7 +39,7 @@ def create_user() -> tuple[dict[str, Any], int, dict[str, str]]:
     except IntegrityError:  # another request took the name since our check
         Session.rollback()
         abort(409, taken)
-    # 201 Created names the new resource's URL (RFC 9110, section 15.3.2).
+    # Location names the new resource; without it a 201 means the request's URL (RFC 9110).
     return user.to_account_dict(), 201, {"Location": url_for("users.get_user", user_id=user.id)}
 
 
