@@ -32,8 +32,8 @@ def configure(url: str, sqlite_timeout: float = 5.0) -> Engine:
         connect_args={"timeout": sqlite_timeout} if sqlite else {},
         # A server restart, or a firewall that drops idle connections, leaves
         # dead ones in the pool: test each as it is checked out (one round
-        # trip) and replace it. A SQLite file has no server to lose.
-        pool_pre_ping=not sqlite,
+        # trip) and replace a dead one.
+        pool_pre_ping=True,
         # Error messages and logs show the SQL, never the values: those are
         # usernames, e-mails, post bodies and password hashes.
         hide_parameters=True,
