@@ -118,6 +118,24 @@ def test_a_delete_of_an_account_deleted_mid_request_is_404(client, engine, ada, 
     assert f"no user with id {ada.id}" in response.json["message"]
 
 
+def test_a_logout_racing_another_logout_of_its_token_is_204(
+    client, engine, ada, count_rows, monkeypatch
+):
+    # Two requests log out the same token: both found it valid, one deletes it first.
+    authenticate = auth.authenticate
+
+    def check_the_token_then_log_it_out_elsewhere():
+        found = authenticate()
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM tokens WHERE user_id = :id"), {"id": ada.id})
+        return found
+
+    monkeypatch.setattr(auth, "authenticate", check_the_token_then_log_it_out_elsewhere)
+    # The token is gone either way: a 204, and no SQLAlchemy warning (an error in this suite).
+    assert client.post("/api/auth/logout", headers=ada.headers).status_code == 204
+    assert count_rows() == {"users": 1, "posts": 0, "tokens": 0}
+
+
 def test_an_edit_of_a_post_deleted_just_after_its_commit_is_200(client, engine, ada):
     post = client.post("/api/posts", json={"title": "T", "body": "B"}, headers=ada.headers).json
 

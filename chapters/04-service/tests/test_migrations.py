@@ -154,6 +154,38 @@ def test_the_alembic_command_uses_the_apps_settings(database_url):
     assert "No new upgrade operations detected" in check.stdout + check.stderr
 
 
+# `alembic <args>` in a child process with its own instance folder, as every
+# test here has (conftest's `isolated`): `python -c ALEMBIC <instance> <args>`.
+ALEMBIC = (
+    "import sys, flask, alembic.config\n"
+    "instance = sys.argv.pop(1)\n"
+    "flask.Flask.auto_find_instance_path = lambda app: instance\n"
+    "alembic.config.main(prog='alembic')\n"
+)
+
+
+def test_the_alembic_command_reads_dotenv_as_flask_does(database_url, tmp_path):
+    # The database URL is in .env, where `flask init-db` finds it: `alembic`
+    # must upgrade that database too, not the instance folder's SQLite file.
+    (tmp_path / ".env").write_text(f"FLASK_DATABASE_URL={database_url}\n")
+    instance = tmp_path / "instance"
+    ini = str(CHAPTER / "alembic.ini")
+    env = {name: value for name, value in os.environ.items() if not name.startswith("FLASK_")}
+    upgrade = subprocess.run(
+        [sys.executable, "-c", ALEMBIC, str(instance), "-c", ini, "upgrade", "head"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        assert migrate.current_revisions(connection) == migrate.head_revisions()
+    engine.dispose()
+    assert not (instance / "blog.sqlite").exists()
+
+
 def test_only_init_db_adopts_a_database_made_before_migrations(empty_app, database_url):
     # Only `flask init-db` adopts one. The `alembic` command runs the first
     # revision on it, which finds its tables already there.

@@ -2,12 +2,14 @@
 
 ``flask init-db`` and the tests hand over a connection (see blog/migrate.py).
 The ``alembic`` command does not, so the app is built to read the database URL
-from the same settings it uses: instance/config.py and FLASK_DATABASE_URL.
+from the same settings it uses: instance/config.py and FLASK_DATABASE_URL, which
+may be in .env, as for the ``flask`` command.
 """
 
 from logging.config import fileConfig
 
 from alembic import context
+from flask.cli import load_dotenv
 from sqlalchemy import Connection
 
 from blog import create_app, migrate, models  # noqa: F401  (models fill Base.metadata)
@@ -36,6 +38,9 @@ else:
     if config.config_file_name is not None:
         # Keep the app's loggers: the default would silence every logger made so far.
         fileConfig(config.config_file_name, disable_existing_loggers=False)
+    # .flaskenv and .env, as the `flask` command reads them: a FLASK_DATABASE_URL
+    # kept in .env must name the same database for `alembic` as for `flask init-db`.
+    load_dotenv()
     create_app()  # binds the session registry to the app's database
     engine = Session.get_bind()
     with engine.connect() as connection, migrate.foreign_keys_off(connection):
