@@ -96,7 +96,7 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @bp.post("/auth/login")
-def login() -> dict[str, Any]:
+def login() -> tuple[dict[str, Any], int, dict[str, str]]:
     data = json_body(LOGIN_FIELDS)
     user = Session.scalar(select(User).where(func.lower(User.username) == data["username"].lower()))
     if user is None or user.password_hash is None:
@@ -122,7 +122,9 @@ def login() -> dict[str, Any]:
         Session.rollback()
         unauthorized("Wrong username or password.")
     # The only time the token is ever shown: the server cannot show it again.
-    return {"token": token, "token_type": "Bearer", "expires_in": lifetime}
+    # no-store: no cache between here and the client may keep a copy.
+    answer = {"token": token, "token_type": "Bearer", "expires_in": lifetime}
+    return answer, 200, {"Cache-Control": "no-store"}
 
 
 @bp.post("/auth/logout")

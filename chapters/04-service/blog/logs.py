@@ -32,7 +32,7 @@ def init_app(app: Flask) -> None:
     app.after_request(log_request)
 
 
-def configure_logging(level: str, format: str) -> None:
+def configure_logging(level: str | int, format: str) -> None:
     """Send every ``blog.*`` logger (``app.logger`` is ``blog``) to stderr, one line each."""
     if format not in ("text", "json"):
         raise ValueError(f"LOG_FORMAT must be 'text' or 'json', not {format!r}.")
@@ -41,7 +41,8 @@ def configure_logging(level: str, format: str) -> None:
     handler.setFormatter(JSONFormatter() if format == "json" else TextFormatter())
     logger = logging.getLogger("blog")
     logger.handlers[:] = [handler]  # replaces Flask's default handler, and ours on a new app
-    logger.setLevel(level.upper())
+    # "info" or "INFO", or a number: FLASK_LOG_LEVEL=10 arrives as the int 10.
+    logger.setLevel(level.upper() if isinstance(level, str) else level)
 
 
 def start_request() -> None:

@@ -135,7 +135,16 @@ DOCUMENT: dict[str, Any] = {
                     {"username": "ada", "password": "correct horse battery"},
                 ),
                 "responses": {
-                    "200": answer("A new token, shown only this once.", ref("Token")),
+                    "200": answer(
+                        "A new token, shown only this once.",
+                        ref("Token"),
+                        headers={
+                            "Cache-Control": {
+                                "description": "no-store: no cache may keep the token.",
+                                "schema": {"type": "string", "const": "no-store"},
+                            }
+                        },
+                    ),
                     **write_errors(400, 401, 413, 415),
                 },
             }

@@ -68,6 +68,7 @@ def test_login_answers_a_token_once(client, ada):
     assert response.json["token_type"] == "Bearer"
     assert response.json["expires_in"] == 24 * 60 * 60
     assert response.json["token"] != ada.token  # each login is a token of its own
+    assert response.headers["Cache-Control"] == "no-store"  # no cache keeps a copy
 
 
 def test_login_ignores_the_case_of_the_username(client, ada):

@@ -131,8 +131,10 @@ def test_json_lines(database_url):
     Session.get_bind().dispose()
 
 
-def test_the_level_comes_from_the_settings(database_url):
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"})
+# FLASK_LOG_LEVEL=30 arrives as the number 30 (from_prefixed_env reads JSON).
+@pytest.mark.parametrize("level", ["WARNING", "warning", 30])
+def test_the_level_comes_from_the_settings(database_url, level):
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "LOG_LEVEL": level})
     stream = io.StringIO()
     logging.getLogger("blog").handlers[0].setStream(stream)
     app.test_client().get("/nope")
