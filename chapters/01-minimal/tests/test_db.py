@@ -1,6 +1,7 @@
 """Every request closes its connection, and a failed request commits nothing."""
 
 import sqlite3
+import threading
 
 import app as app_module
 import pytest
@@ -90,3 +91,26 @@ def test_a_database_locked_past_the_timeout_is_a_503(app, client, database, monk
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert response.json["message"] == "The database is busy. Try again shortly."
+
+
+def test_a_writer_waits_out_a_lock_shorter_than_the_timeout(app, client, database, monkeypatch):
+    monkeypatch.setitem(app.config, "SQLITE_TIMEOUT", 30)
+    timeouts = []  # what each connection was given: SQLITE_TIMEOUT, not the driver's default
+    real_connect = sqlite3.connect
+
+    def recording_connect(*args, **kwargs):
+        timeouts.append(kwargs.get("timeout"))
+        return real_connect(*args, **kwargs)
+
+    other_writer = sqlite3.connect(database, check_same_thread=False)
+    other_writer.execute("BEGIN IMMEDIATE")  # holds the write lock, for half a second
+    monkeypatch.setattr(app_module.sqlite3, "connect", recording_connect)
+    release = threading.Timer(0.5, other_writer.rollback)
+    release.start()
+    try:
+        response = client.post("/users", json={"username": "ada", "email": "a@b.io"})
+    finally:
+        release.join()
+        other_writer.close()
+    assert response.status_code == 201, response.json
+    assert timeouts == [30]

@@ -1,9 +1,10 @@
 """The session is closed after every request; db only works inside an app context."""
 
 import sqlite3
+import threading
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError
 
 from blog import api, create_app
@@ -136,5 +137,27 @@ def test_a_database_locked_past_the_timeout_is_a_503(tmp_path):
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert response.json["message"] == "The database is busy. Try again shortly."
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_writer_waits_out_a_lock_shorter_than_the_timeout(tmp_path):
+    path = tmp_path / "locked.sqlite"
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}", "SQLITE_TIMEOUT": 30})
+    timeouts = []  # what each new connection was given: SQLITE_TIMEOUT, not the driver's default
+    with app.app_context():
+        event.listen(db.engine, "do_connect", lambda *args: timeouts.append(args[3].get("timeout")))
+        db.create_all()
+    other_writer = sqlite3.connect(path, check_same_thread=False)
+    other_writer.execute("BEGIN IMMEDIATE")  # holds the write lock, for half a second
+    release = threading.Timer(0.5, other_writer.rollback)
+    release.start()
+    try:
+        response = app.test_client().post("/users", json={"username": "ada", "email": "a@b.io"})
+    finally:
+        release.join()
+        other_writer.close()
+    assert response.status_code == 201, response.json
+    assert timeouts and set(timeouts) == {30}
     with app.app_context():
         db.engine.dispose()

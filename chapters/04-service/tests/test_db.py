@@ -1,6 +1,7 @@
 """The session is closed after every request, and db.py works without a Flask app."""
 
 import sqlite3
+import threading
 
 import pytest
 from sqlalchemy import event, select
@@ -112,6 +113,29 @@ def test_a_database_locked_past_the_timeout_is_a_503(tmp_path):
     assert response.json["message"] == "The database is busy. Try again shortly."
     db.Session.remove()
     db.Session.get_bind().dispose()
+
+
+def test_a_writer_waits_out_a_lock_shorter_than_the_timeout(tmp_path):
+    path = tmp_path / "locked.sqlite"
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}", "SQLITE_TIMEOUT": 30})
+    engine = db.Session.get_bind()
+    timeouts = []  # what each new connection was given: SQLITE_TIMEOUT, not the driver's default
+    event.listen(engine, "do_connect", lambda *args: timeouts.append(args[3].get("timeout")))
+    db.Base.metadata.create_all(engine)
+    other_writer = sqlite3.connect(path, check_same_thread=False)
+    other_writer.execute("BEGIN IMMEDIATE")  # holds the write lock, for half a second
+    release = threading.Timer(0.5, other_writer.rollback)
+    release.start()
+    body = {"username": "ada", "email": "a@b.io", "password": PASSWORD}
+    try:
+        response = app.test_client().post("/api/users", json=body)
+    finally:
+        release.join()
+        other_writer.close()
+    assert response.status_code == 201, response.json
+    assert timeouts and set(timeouts) == {30}
+    db.Session.remove()
+    engine.dispose()
 
 
 def test_a_connection_that_died_in_the_pool_is_replaced(client, engine):
