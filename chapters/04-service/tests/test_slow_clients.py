@@ -68,9 +68,7 @@ def gunicorn(database_url, tmp_path):
 
 def test_half_sent_requests_hold_both_workers_until_the_timeout(gunicorn):
     base, log = gunicorn
-    start = time.monotonic()
-    assert get(base + "/healthz", timeout=5) == 200
-    free = time.monotonic() - start
+    assert get(base + "/healthz", timeout=5) == 200  # answered at once while workers are free
 
     port = int(base.rsplit(":", 1)[1])
     slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
@@ -84,7 +82,8 @@ def test_half_sent_requests_hold_both_workers_until_the_timeout(gunicorn):
     for connection in slow:
         connection.close()
 
-    # A request that took milliseconds waited for a worker to be killed and replaced.
-    assert free < 1
-    assert 1.5 <= held < 20, held
+    # It waited for a worker to be killed and replaced: at least the 2-second
+    # timeout, less the half second slept above. (How long it normally takes
+    # depends on the machine's load, so the test does not time that.)
+    assert held >= 1.5, held
     assert log.read_text().count("WORKER TIMEOUT") >= 1
