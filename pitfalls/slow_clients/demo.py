@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import time
 
-from pitfalls.support import BIN, CHAPTERS, DevServer, main, run, scratch, show, terminal
+from pitfalls.support import CHAPTERS, DevServer, main, run, scratch, show, terminal
 from tools.servers import http
 
 HALF_A_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n"  # no blank line: not finished
@@ -32,10 +32,11 @@ def slow_clients(timeout: list[str]) -> None:
             FLASK_SECRET_KEY="a-real-secret-of-some-length",
         )
         run(["flask", "--app", "blog", "init-db"], cwd=chapter, env=env)
-        server = DevServer([], cwd=chapter, env=env, log=tmp / "gunicorn.log", program=None)
-        server.args = ["gunicorn", "--bind", f"127.0.0.1:{server.port}", *timeout]
-        show(server.args)
-        server.args[0] = str(BIN / "gunicorn")
+        # The server object picks the free port that the --bind option then names.
+        server = DevServer([], cwd=chapter, env=env, log=tmp / "gunicorn.log", program="gunicorn")
+        options = ["--bind", f"127.0.0.1:{server.port}", *timeout]
+        server.args += options
+        show(["gunicorn", *options])
         with server:
             server.wait_for(r"Booting worker", count=2)
             for _ in range(2):  # the first request may wait for a worker to import the app

@@ -34,13 +34,13 @@ def refuse_unsafe_start(app: Flask) -> None:
             with Session.get_bind().connect() as connection:
                 current = migrate.current_revisions(connection)
         except OperationalError as error:  # no server, a wrong password, a missing folder
-            current = None
             problems.append(f"The database does not answer: {str(error.orig).strip()}")
-        if current is not None and current != app.extensions["blog.schema_head"]:
-            problems.append(
-                f"The database schema is at {', '.join(sorted(current)) or 'no revision'}, "
-                "not at the newest revision. Run `flask init-db` first."
-            )
+        else:
+            if current != app.extensions["blog.schema_head"]:
+                problems.append(
+                    f"The database schema is at {', '.join(sorted(current)) or 'no revision'}, "
+                    "not at the newest revision. Run `flask init-db` first."
+                )
     if problems:
         Session.get_bind().dispose()  # close the check's connection
         raise RuntimeError("Refusing to start:\n- " + "\n- ".join(problems))
