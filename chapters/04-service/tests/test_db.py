@@ -1,5 +1,6 @@
 """The session is closed after every request, and db.py works without a Flask app."""
 
+import selectors
 import sqlite3
 import threading
 
@@ -158,3 +159,8 @@ def end_behind_the_pools_back(dbapi_connection, engine) -> None:
     with other.connect() as connection:
         connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     other.dispose()
+    # After a restart, the server's goodbye arrives long before the next request.
+    # Wait for it here too: a ping sent while the server is still closing races it.
+    with selectors.DefaultSelector() as selector:
+        selector.register(dbapi_connection.fileno(), selectors.EVENT_READ)
+        assert selector.select(timeout=10), "the server did not end the connection in 10 s"
