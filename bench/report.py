@@ -103,7 +103,8 @@ def comparison(runs: list[dict], text: str, new: str, old: str) -> str | None:
     runs = [run for run in runs if new in run["results"] and old in run["results"]]
     if not runs:
         return None
-    rates, cpus, extra_cpu, all_rates, all_cpus, p99 = [], [], [], [], [], []
+    rates, cpus, extra_cpu, all_rates, all_cpus = [], [], [], [], []
+    p99_before, p99_after, all_p99 = [], [], []
     for run in runs:
         these, those = run["results"][new], run["results"][old]
         rate_ratios, cpu_ratios = paired(these, those, "ok_per_s"), paired(these, those, "cpu_us")
@@ -113,7 +114,9 @@ def comparison(runs: list[dict], text: str, new: str, old: str) -> str | None:
         cpus.append(statistics.median(cpu_ratios))
         differences = [a["cpu_us"] - b["cpu_us"] for a, b in zip(these, those, strict=True)]
         extra_cpu.append(statistics.median(differences))
-        p99.append((row(run, old)["p99_us"] / 1000, row(run, new)["p99_us"] / 1000))
+        p99_before.append(row(run, old)["p99_us"] / 1000)
+        p99_after.append(row(run, new)["p99_us"] / 1000)
+        all_p99 += paired(these, those, "p99_us")
     line = (
         f"- {text}: {spread(rates, '{:.2f}'.format)} × the requests/s, "
         f"{judge(all_rates, 'more', 'fewer')}; "
@@ -122,9 +125,11 @@ def comparison(runs: list[dict], text: str, new: str, old: str) -> str | None:
         f"{judge(all_cpus, 'more', 'less')}"
     )
     if "workers" in text:
-        before = statistics.median(p[0] for p in p99)
-        after = statistics.median(p[1] for p in p99)
-        line += f"; p99 latency {before:.1f} → {after:.1f} ms"
+        # A tail latency moves more than a median: its spread and its judgement too.
+        line += (
+            f"; p99 latency {spread(p99_before, '{:.1f}'.format)} → "
+            f"{spread(p99_after, '{:.1f}'.format)} ms, {judge(all_p99, 'higher', 'lower')}"
+        )
     return line
 
 

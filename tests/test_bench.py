@@ -256,7 +256,19 @@ def test_more_workers_show_the_p99_latency(tmp_path):
     record = fake_run(tmp_path)
     record["results"]["e/write"] = [fake_round(6000, p99=62_000) for _ in range(ROUNDS)]
     line = layer(report.render([record]), "4 workers instead of 2, writes")
-    assert line.endswith("p99 latency 4.0 → 62.0 ms")
+    assert line.endswith("p99 latency 4.0 → 62.0 ms, higher in every round")
+
+
+def test_the_p99_latency_shows_its_spread_and_is_clear_only_in_every_round(tmp_path):
+    one = fake_run(tmp_path)
+    one["results"]["e/write"] = [fake_round(6000, p99=p) for p in (62_000, 2_000, 62_000)]
+    other = fake_run(tmp_path)
+    other["results"]["e/write"] = [fake_round(6000, p99=30_000) for _ in range(ROUNDS)]
+    line = layer(report.render([one, other]), "4 workers instead of 2, writes")
+    assert line.endswith(
+        "p99 latency 4.0 [4.0–4.0] → 46.0 [30.0–62.0] ms, no clear difference: "
+        "the rounds fall on both sides"
+    )
 
 
 # -- several runs ----------------------------------------------------------------------
