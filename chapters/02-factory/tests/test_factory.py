@@ -56,6 +56,17 @@ def test_instance_config_file_configures_the_app(tmp_path):
     dispose(app)
 
 
+def test_the_environment_wins_over_the_instance_file(monkeypatch, tmp_path):
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})
+    dispose(app)
+    Path(app.instance_path).mkdir()
+    in_file, in_env = (f"sqlite:///{tmp_path / name}" for name in ("file.sqlite", "env.sqlite"))
+    (Path(app.instance_path) / "config.py").write_text(f"DATABASE_URL = {in_file!r}\n")
+    monkeypatch.setenv("FLASK_DATABASE_URL", in_env)
+    app = create_app()
+    assert app.config["DATABASE_URL"] == in_env
+    dispose(app)
+
 def test_default_database_is_a_private_file_in_the_instance_folder():
     app = create_app()
     instance = Path(app.instance_path)
