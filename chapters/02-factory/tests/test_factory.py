@@ -67,6 +67,7 @@ def test_the_environment_wins_over_the_instance_file(monkeypatch, tmp_path):
     assert app.config["DATABASE_URL"] == in_env
     dispose(app)
 
+
 def test_default_database_is_a_private_file_in_the_instance_folder():
     app = create_app()
     instance = Path(app.instance_path)
