@@ -29,7 +29,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     # Write-only: a user's posts are read a page at a time, never all at once.
     # Deleting a user deletes their posts and tokens: the database does it
-    # (ON DELETE CASCADE), and passive_deletes tells the ORM not to load them first.
+    # (ON DELETE CASCADE). passive_deletes leaves it to the database; without it,
+    # Session.delete(user) fails, since a write-only collection is never loaded.
     posts: WriteOnlyMapped[Post] = relationship(
         back_populates="author", cascade="all, delete-orphan", passive_deletes=True
     )

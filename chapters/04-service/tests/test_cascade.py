@@ -4,6 +4,7 @@ from sqlalchemy import event, text
 
 from blog import auth, posts, users
 from blog.db import Session
+from blog.models import User
 from blog.validation import json_body
 from conftest import PASSWORD
 
@@ -36,6 +37,26 @@ def test_deleting_a_user_does_not_load_their_posts(client, engine, ada):
         event.remove(engine, "before_cursor_execute", remember)
     assert not [s for s in statements if "FROM posts" in s]
     assert [s for s in statements if s.startswith("DELETE FROM users")]
+
+
+def test_the_orm_deletes_a_user_without_loading_their_posts(app, client, engine, ada, count_rows):
+    # Session.delete(user), as a script would: a write-only collection cannot be
+    # loaded, so without passive_deletes the ORM refuses to delete the user at all.
+    client.post("/api/posts", json={"title": "T", "body": "B"}, headers=ada.headers)
+    statements = []
+
+    def remember(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        with app.app_context():
+            Session.delete(Session.get(User, ada.id))
+            Session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert not [s for s in statements if "FROM posts" in s or "FROM tokens" in s]
+    assert count_rows() == {"users": 0, "posts": 0, "tokens": 0}
 
 
 def test_a_post_from_an_account_deleted_mid_request_is_401(
