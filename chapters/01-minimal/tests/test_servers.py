@@ -67,6 +67,7 @@ def flask_run(tmp_path):
         return base
 
     subprocess.run([FLASK, "--app", "app", "init-db"], cwd=HERE, env=env, check=True)
+    assert (tmp_path / "blog.sqlite").exists()  # FLASK_DATABASE chose the file
     yield start
     for process in processes:
         process.terminate()
