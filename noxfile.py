@@ -37,7 +37,7 @@ if not bootstrap["has_uv"]():
     if __name__ == "__main__":  # `python3 noxfile.py`: switch to the nox that has uv
         bootstrap["reexec_with_nox"](__file__)
     print(
-        "nox found no uv: sessions are set up with virtualenv and pip, several times slower.\n"
+        "nox found no uv: sessions are set up with virtualenv and pip, which is slower.\n"
         "`python3 noxfile.py` installs uv beside nox; or install nox as `nox[uv]`.",
         file=sys.stderr,
     )
