@@ -2,7 +2,7 @@
 
 It creates .nox/_bootstrap with nox and uv, then runs the noxfile again with
 that interpreter. nox sets sessions up with uv when it finds one, and with
-virtualenv and pip otherwise, several times slower: so a nox that came without
+virtualenv and pip otherwise, which is slower: so a nox that came without
 uv is swapped for this one too.
 """
 
