@@ -243,7 +243,8 @@ def render(runs: list[dict]) -> str:
         answered = sum(w["answered"] for w in run["writes"].values())
         checks = "; ".join(found) if found else "all passed"
         run_lines.append(
-            f"{number}. {meta['date']}{' (quick)' if meta['quick'] else ''}: {meta['machine']}; "
+            f"{number}. {meta['date']}{' (quick)' if meta['quick'] else ''}, code at "
+            f"{meta.get('code', 'an unrecorded commit')}: {meta['machine']}; "
             f"1-minute load average {meta['load_before']} before, {meta['load_after']} at "
             f"the end. Writes stored {stored:,}, 2xx answers to writes {answered:,}. "
             f"Checks: {checks}."

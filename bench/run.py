@@ -492,6 +492,20 @@ def load_average() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
 
 
+def code_version() -> str:
+    """The commit the apps came from, marked when the measured folders had changes."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return "not a git checkout"
+    changed = git("status", "--porcelain", "--", "chapters", "bench")
+    return f"{commit} with uncommitted changes" if changed else commit
+
+
 # -- main ------------------------------------------------------------------------------
 
 
@@ -615,6 +629,7 @@ def measure(args: argparse.Namespace) -> dict:
             "versions": versions(postgres_version),
             "load_before": load_before,
             "load_after": load_average(),
+            "code": code_version(),
             "quick": args.quick,
             "settings": {
                 "threads": args.threads,
