@@ -27,6 +27,10 @@ bp = Blueprint("auth", __name__)
 TOKEN_BYTES = 32
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 
+# The longest a token may work: a leaked one must stop working some day, and a
+# lifetime of millennia would be an expiry date no datetime can hold.
+MAX_TOKEN_LIFETIME = 365 * 24 * 60 * 60
+
 # Checked when the username is unknown, so that a wrong name costs the same
 # time as a wrong password and the answer gives away nothing.
 DUMMY_HASH = generate_password_hash(secrets.token_urlsafe())
@@ -35,9 +39,14 @@ DUMMY_HASH = generate_password_hash(secrets.token_urlsafe())
 def init_app(app: Flask) -> None:
     """Check the token settings when the app is built, not at the first login."""
     lifetime = app.config["TOKEN_LIFETIME"]
-    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or lifetime <= 0:
+    if (
+        isinstance(lifetime, bool)
+        or not isinstance(lifetime, int)
+        or not 0 < lifetime <= MAX_TOKEN_LIFETIME
+    ):
         raise ValueError(
-            f"TOKEN_LIFETIME must be a whole number of seconds, 1 or more, not {lifetime!r}."
+            "TOKEN_LIFETIME must be a whole number of seconds, "
+            f"from 1 to {MAX_TOKEN_LIFETIME:,} (a year), not {lifetime!r}."
         )
 
 

@@ -27,7 +27,7 @@ class Defaults:
     # How many proxies in front of the app set X-Forwarded-For and -Proto.
     # 0 trusts none, since without a proxy the client could send them.
     TRUSTED_PROXIES: int = 0
-    # Seconds a login token works. Logging out ends it sooner.
+    # Seconds a login token works, a year at most. Logging out ends it sooner.
     TOKEN_LIFETIME: int = 24 * 60 * 60
 
 

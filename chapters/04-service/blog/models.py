@@ -17,10 +17,15 @@ Id = BigInteger().with_variant(Integer, "sqlite")
 # The largest id either database can store: a larger number in a URL cannot be
 # a user, and sending it to the database would be an error (a 500), not a 404.
 MAX_ID = 2**63 - 1
+# Ids are URLs, so an id is never given twice. PostgreSQL's sequences never go
+# back; SQLite numbers a new row after the largest id left, which reuses a
+# deleted newest row's id unless the table is AUTOINCREMENT.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
 
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     username: Mapped[str] = mapped_column(String(80))
@@ -56,7 +61,7 @@ class Post(Base):
     __tablename__ = "posts"
     # One user's posts in id order, straight from the index: a page of them is a
     # range scan on (user_id, id), however many posts the user has.
-    __table_args__ = (Index("ix_posts_user_id_id", "user_id", "id"),)
+    __table_args__ = (Index("ix_posts_user_id_id", "user_id", "id"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"))

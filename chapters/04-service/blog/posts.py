@@ -33,11 +33,15 @@ def create_post() -> tuple[dict[str, Any], int, dict[str, str]]:
     post = Post(author=g.user, **json_body(POST_FIELDS))
     Session.add(post)
     try:
+        Session.flush()  # the INSERT: the post has its id now
+        # Read before the commit, which expires it: reloaded after, a post its
+        # author deleted meanwhile would be a 500 for a write that succeeded.
+        created = post.to_dict()
         Session.commit()
     except IntegrityError:  # the account was deleted after its token was checked
         Session.rollback()
         unauthorized("The account no longer exists.", "invalid_token")
-    return post.to_dict(), 201, {"Location": url_for("posts.get_post", post_id=post.id)}
+    return created, 201, {"Location": url_for("posts.get_post", post_id=created["id"])}
 
 
 @bp.get("/posts/<id:post_id>")

@@ -35,12 +35,16 @@ def create_user() -> tuple[dict[str, Any], int, dict[str, str]]:
     user = User(**data, password_hash=password_hash)
     Session.add(user)
     try:
+        Session.flush()  # the INSERT: the user has its id now
+        # Read before the commit, which expires it: reloaded after, an account
+        # its owner deleted meanwhile would be a 500 for a write that succeeded.
+        account = user.to_account_dict()
         Session.commit()
     except IntegrityError:  # another request took the name since our check
         Session.rollback()
         abort(409, taken)
     # Location names the new resource; without it a 201 means the request's URL (RFC 9110).
-    return user.to_account_dict(), 201, {"Location": url_for("users.get_user", user_id=user.id)}
+    return account, 201, {"Location": url_for("users.get_user", user_id=account["id"])}
 
 
 @bp.get("/users/<id:user_id>")

@@ -41,8 +41,10 @@ def refuse_unsafe_start(app: Flask) -> None:
                     f"The database schema is at {', '.join(sorted(current)) or 'no revision'}, "
                     "not at the newest revision. Run `flask init-db` first."
                 )
+    # Close the check's connection: with `gunicorn --preload` every worker is
+    # forked from this process, and a pooled connection would be shared by all.
+    Session.get_bind().dispose()
     if problems:
-        Session.get_bind().dispose()  # close the check's connection
         raise RuntimeError("Refusing to start:\n- " + "\n- ".join(problems))
 
 

@@ -162,3 +162,14 @@ def test_a_password_keeps_its_spaces(client):
     assert client.post("/api/auth/login", json=login).status_code == 401
     login["password"] = password
     assert client.post("/api/auth/login", json=login).status_code == 200
+
+
+def test_the_id_of_a_deleted_row_is_never_given_again(client, register, ada, grace):
+    # Without AUTOINCREMENT, SQLite numbers a new row after the largest id left:
+    # delete the newest post or account, and the next one would take its URL.
+    post = client.post("/api/posts", json={"title": "T", "body": "B"}, headers=ada.headers).json
+    assert client.delete(f"/api/posts/{post['id']}", headers=ada.headers).status_code == 204
+    again = client.post("/api/posts", json={"title": "T", "body": "B"}, headers=ada.headers).json
+    assert again["id"] == post["id"] + 1
+    assert client.delete(f"/api/users/{grace.id}", headers=grace.headers).status_code == 204
+    assert register("mary").id == grace.id + 1

@@ -168,7 +168,8 @@ def test_passwords_and_tokens_never_reach_an_answer_or_a_log_line(app, client, r
             assert secret not in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("bad", [0, -60, "1h", 1.5, True])
+# 10**12 seconds: an expiry in the year 33,000, which no datetime can hold.
+@pytest.mark.parametrize("bad", [0, -60, "1h", 1.5, True, auth.MAX_TOKEN_LIFETIME + 1, 10**12])
 def test_a_bad_token_lifetime_is_refused_when_the_app_is_built(database_url, bad):
     with pytest.raises(ValueError, match="TOKEN_LIFETIME"):
         create_app({"TESTING": True, "DATABASE_URL": database_url, "TOKEN_LIFETIME": bad})

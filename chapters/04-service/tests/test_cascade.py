@@ -173,3 +173,38 @@ def test_an_edit_of_a_post_deleted_just_after_its_commit_is_200(client, engine, 
             event.remove(Session.session_factory, "after_commit", delete_the_post)
     assert response.status_code == 200, response.json
     assert response.json == {**post, "title": "New"}
+
+
+def test_a_post_deleted_just_after_its_commit_is_still_a_201(client, engine, ada):
+    # Its author deleted it (or their account) the moment it was written.
+    def delete_the_posts(session):
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM posts"))
+
+    event.listen(Session.session_factory, "after_commit", delete_the_posts, once=True)
+    try:
+        response = client.post("/api/posts", json={"title": "T", "body": "B"}, headers=ada.headers)
+    finally:
+        if event.contains(Session.session_factory, "after_commit", delete_the_posts):
+            event.remove(Session.session_factory, "after_commit", delete_the_posts)
+    assert response.status_code == 201, response.json
+    assert response.json == {"id": 1, "user_id": ada.id, "title": "T", "body": "B"}
+    assert response.headers["Location"] == "/api/posts/1"
+
+
+def test_an_account_deleted_just_after_its_commit_is_still_a_201(client, engine):
+    # Its owner logged in and deleted it the moment it was written.
+    def delete_the_users(session):
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM users"))
+
+    event.listen(Session.session_factory, "after_commit", delete_the_users, once=True)
+    body = {"username": "ada", "email": "ada@example.com", "password": PASSWORD}
+    try:
+        response = client.post("/api/users", json=body)
+    finally:
+        if event.contains(Session.session_factory, "after_commit", delete_the_users):
+            event.remove(Session.session_factory, "after_commit", delete_the_users)
+    assert response.status_code == 201, response.json
+    assert response.json == {"id": 1, "username": "ada", "email": "ada@example.com"}
+    assert response.headers["Location"] == "/api/users/1"

@@ -64,6 +64,17 @@ def test_the_migrations_build_the_models_schema(app, engine):
     assert differences(engine) == []
 
 
+def test_the_models_never_reuse_ids_either(tmp_path):
+    # Autogenerate can't see AUTOINCREMENT: this keeps create_all() (a script, a
+    # test) building the same kind of SQLite table as the migrations.
+    engine = create_engine(f"sqlite:///{tmp_path / 'models.sqlite'}")
+    Base.metadata.create_all(engine)
+    with engine.connect() as connection:
+        tables = connection.exec_driver_sql("SELECT name, sql FROM sqlite_master").all()
+    engine.dispose()
+    assert {name for name, sql in tables if "AUTOINCREMENT" in (sql or "")} == {"users", "posts"}
+
+
 def test_there_is_one_newest_revision():
     # Two branches that each added a revision leave two heads: `alembic merge heads`.
     assert len(migrate.head_revisions()) == 1

@@ -33,6 +33,15 @@ def test_production_starts_when_everything_is_set(production_env, app):
     Session.get_bind().dispose()
 
 
+def test_the_start_check_leaves_no_connection_open(production_env, app):
+    # gunicorn --preload imports this module once, then forks the workers: a
+    # connection left in the pool would be shared by all of them.
+    wsgi = import_wsgi()
+    assert Session.get_bind().pool.checkedin() == 0
+    assert wsgi.app.extensions["blog.schema_head"] == migrate.head_revisions()
+    Session.get_bind().dispose()
+
+
 def test_refuses_a_missing_secret_key(production_env, app):
     production_env.delenv("FLASK_SECRET_KEY")
     with pytest.raises(RuntimeError, match="SECRET_KEY is not set"):

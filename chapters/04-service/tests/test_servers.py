@@ -109,6 +109,25 @@ def test_server_serves_every_route(server):
     assert (status, json.loads(body)["next"]) == (200, "/api/users?limit=1&after=1")
 
 
+def test_a_broken_chunked_body_is_a_400(tmp_path, database_url):
+    # The server decodes the chunks while the app reads them, and raises an error
+    # of its own for a malformed one: gunicorn's is no OSError, nor an HTTP error.
+    for kind in ("gunicorn", "flask run"):
+        with serving(kind, tmp_path, database_url, seed=False) as (base, log):
+            host, port = base.removeprefix("http://").split(":")
+            with socket.create_connection((host, int(port)), timeout=10) as connection:
+                connection.sendall(
+                    b"POST /api/users HTTP/1.1\r\nHost: blog\r\nConnection: close\r\n"
+                    b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    b"zz\r\n{}\r\n0\r\n\r\n"
+                )
+                answer = connection.makefile("rb").read().decode()
+            head, _, body = answer.partition("\r\n\r\n")
+            assert head.startswith("HTTP/1.1 400"), (kind, answer)
+            assert json.loads(body)["error"] == "Bad Request"
+            assert "Traceback" not in log.read_text(), kind
+
+
 def readme_block(heading, language):
     """The first ``language`` code block after ``heading`` in the chapter's README."""
     text = (CHAPTER / "README.md").read_text()

@@ -28,6 +28,7 @@ NAMES = {
     "uq": "%(table_name)s_%(column_0_name)s_key",
     "fk": "%(table_name)s_%(column_0_name)s_fkey",
 }
+AUTOINCREMENT = {"sqlite_autoincrement": True}
 CLASHES = "SELECT lower(username) FROM users GROUP BY lower(username) HAVING count(*) > 1"
 
 
@@ -38,11 +39,17 @@ def upgrade() -> None:
     if clashes:
         raise RuntimeError(f"Usernames that differ only in case: {', '.join(clashes)}.")
 
-    with op.batch_alter_table("users", naming_convention=NAMES) as batch_op:
+    # On SQLite each batch copies the table: the copies never reuse a deleted id
+    # (AUTOINCREMENT, as in the models). PostgreSQL ignores the option.
+    with op.batch_alter_table(
+        "users", naming_convention=NAMES, table_kwargs=AUTOINCREMENT
+    ) as batch_op:
         batch_op.add_column(sa.Column("password_hash", sa.String(length=255), nullable=True))
         batch_op.drop_constraint("users_username_key", type_="unique")
 
-    with op.batch_alter_table("posts", naming_convention=NAMES) as batch_op:
+    with op.batch_alter_table(
+        "posts", naming_convention=NAMES, table_kwargs=AUTOINCREMENT
+    ) as batch_op:
         batch_op.drop_index("ix_posts_user_id")
         batch_op.create_index("ix_posts_user_id_id", ["user_id", "id"])
         batch_op.drop_constraint("posts_user_id_fkey", type_="foreignkey")
