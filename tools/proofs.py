@@ -106,7 +106,9 @@ def run_guards(copy: Path, guards: list[str], env: dict[str, str]) -> dict[str, 
     }
     clean.pop("TEST_DATABASE_URL", None)
     result = subprocess.run(
-        [sys.executable, *PYTEST, *guards],
+        # A temporary folder of its own: guard runs go in parallel, and pytest's
+        # shared numbered folders under /tmp/pytest-of-<user> are not made for that.
+        [sys.executable, *PYTEST, f"--basetemp={copy.with_name(copy.name + '-tmp')}", *guards],
         cwd=copy,
         env={**clean, "PYTHONPATH": str(copy), **env},
         capture_output=True,

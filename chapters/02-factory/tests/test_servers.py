@@ -95,6 +95,23 @@ def test_server_serves_every_route(server):
     assert b'href="/users"' in body  # the header did not move the app's URLs
 
 
+def test_a_broken_chunked_body_is_a_400(server, tmp_path):
+    # The server decodes the chunks while the app reads them, and raises an error
+    # of its own for a malformed one: gunicorn's is no OSError, nor an HTTP error.
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            b"POST /users HTTP/1.1\r\nHost: blog\r\nConnection: close\r\n"
+            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"zz\r\n{}\r\n0\r\n\r\n"
+        )
+        answer = connection.makefile("rb").read().decode()
+    head, _, body = answer.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 400"), answer
+    assert json.loads(body)["error"] == "Bad Request"
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
+
+
 def test_gunicorn_refuses_to_start_without_a_secret(database_url):
     # Empty, so that no key in instance/config.py can stand in for it.
     env = {**os.environ, "FLASK_SECRET_KEY": "", "FLASK_DATABASE_URL": database_url}
