@@ -110,6 +110,10 @@ def json_body(fields: dict[str, int]) -> dict[str, str]:
         abort(413, f"The request body is larger than the limit of {limit:,} bytes.")
     except (BadRequest, RecursionError):
         abort(400, "The request body is not valid JSON.")
+    except Exception:
+        # The server decodes a chunked body while we read it, and raises an error
+        # of its own for a malformed one (gunicorn's is neither OSError nor HTTP).
+        abort(400, "The request body could not be read.")
     if not isinstance(data, dict):
         abort(400, "The request body must be a JSON object.")
     missing = sorted(fields.keys() - data.keys())

@@ -164,11 +164,11 @@ def test_unexpected_errors_are_json_without_internals(app, client, monkeypatch, 
     assert "secret internals" in caplog.text  # but we logged it for ourselves
 
 
-def post_chunked(client, path, body: bytes):
+def post_chunked(client, path, body: bytes | io.IOBase):
     """POST ``body`` as a chunked request: no Content-Length, the server ends the stream."""
     return client.post(
         path,
-        input_stream=io.BytesIO(body),
+        input_stream=body if isinstance(body, io.IOBase) else io.BytesIO(body),
         content_type="application/json",
         headers={"Transfer-Encoding": "chunked"},
         environ_overrides={"wsgi.input_terminated": True},  # as gunicorn and flask run set it
@@ -183,6 +183,19 @@ def test_a_chunked_body_over_the_size_limit(client, app, count_rows):
     )
     response = post_chunked(client, "/users", body)
     assert_json_error(response, 413, "larger than the limit of 131,072 bytes")
+    assert count_rows() == {"users": 0, "posts": 0}
+
+
+class UndecodableChunks(io.BytesIO):
+    """A body the server fails to decode, as gunicorn does with a malformed chunk."""
+
+    def readinto(self, buffer) -> int:  # how Werkzeug reads the body
+        raise RuntimeError("the server's own error, raised while the app reads")
+
+
+def test_a_body_the_server_cannot_decode_is_a_400(client, count_rows):
+    response = post_chunked(client, "/users", UndecodableChunks())
+    assert_json_error(response, 400, "could not be read")
     assert count_rows() == {"users": 0, "posts": 0}
 
 
