@@ -18,12 +18,19 @@ def handle_http_error(error: HTTPException) -> Response:
     return response
 
 
-def handle_database_busy(error: OperationalError) -> Response:
-    """SQLite still locked after its timeout: a 503 the client may retry."""
-    if not getattr(error.orig, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
-        return handle_unexpected_error(error)
-    busy = ServiceUnavailable("The database is busy. Try again shortly.", retry_after=1)
-    return handle_http_error(busy)
+def handle_database_unavailable(error: OperationalError) -> Response:
+    """The database could not do the work now: a 503 the client may retry.
+
+    An OperationalError is the database's trouble, not the request's: SQLite
+    still locked after its timeout, or a server that is down, restarting or
+    out of connections.
+    """
+    if getattr(error.orig, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
+        message = "The database is busy. Try again shortly."  # load, not a fault
+    else:
+        current_app.logger.exception("The database is unavailable", exc_info=error)
+        message = "The database is unavailable. Try again shortly."
+    return handle_http_error(ServiceUnavailable(message, retry_after=1))
 
 
 def handle_unexpected_error(error: Exception) -> Response:
@@ -34,5 +41,5 @@ def handle_unexpected_error(error: Exception) -> Response:
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
-    app.register_error_handler(OperationalError, handle_database_busy)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected_error)

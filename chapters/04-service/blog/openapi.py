@@ -70,13 +70,9 @@ def location(what: str) -> dict[str, Any]:
 
 
 def errors(*codes: int) -> dict[str, Any]:
-    """The documented error answers: each one a JSON ``Error``."""
-    return {str(code): {"$ref": f"#/components/responses/{code}"} for code in codes}
-
-
-def write_errors(*codes: int) -> dict[str, Any]:
-    """The error answers of a route that writes: ``codes``, and 503 when SQLite stays locked."""
-    return errors(*codes, 503)
+    """The documented error answers, each a JSON ``Error``: ``codes``, and the 503 of a
+    database that is busy or unavailable, which every route that uses it can meet."""
+    return {str(code): {"$ref": f"#/components/responses/{code}"} for code in (*codes, 503)}
 
 
 def id_parameter(name: str, what: str) -> dict[str, Any]:
@@ -145,7 +141,7 @@ DOCUMENT: dict[str, Any] = {
                             }
                         },
                     ),
-                    **write_errors(400, 401, 413, 415),
+                    **errors(400, 401, 413, 415),
                 },
             }
         },
@@ -154,7 +150,7 @@ DOCUMENT: dict[str, Any] = {
                 "operationId": "logout",
                 "summary": "End the token sent with this request",
                 **SIGNED_WRITE,
-                "responses": {"204": answer("The token no longer works."), **write_errors(401)},
+                "responses": {"204": answer("The token no longer works."), **errors(401)},
             }
         },
         "/auth/me": {
@@ -188,7 +184,7 @@ DOCUMENT: dict[str, Any] = {
                             }
                         },
                     ),
-                    **write_errors(400, 409, 413, 415),
+                    **errors(400, 409, 413, 415),
                 },
             },
         },
@@ -203,7 +199,7 @@ DOCUMENT: dict[str, Any] = {
                 "operationId": "deleteUser",
                 "summary": "Delete your own account, with its posts and tokens",
                 **SIGNED_WRITE,
-                "responses": {"204": answer("Deleted."), **write_errors(401, 403, 404)},
+                "responses": {"204": answer("Deleted."), **errors(401, 403, 404)},
             },
         },
         "/users/{user_id}/posts": {
@@ -233,7 +229,7 @@ DOCUMENT: dict[str, Any] = {
                         headers=location("post"),
                         links=CREATED_POST_LINKS,
                     ),
-                    **write_errors(400, 401, 413, 415),
+                    **errors(400, 401, 413, 415),
                 },
             }
         },
@@ -251,14 +247,14 @@ DOCUMENT: dict[str, Any] = {
                 "requestBody": body(body_schema(POST_FIELDS, required=False), {"title": "Hi"}),
                 "responses": {
                     "200": answer("The changed post.", ref("Post")),
-                    **write_errors(400, 401, 403, 404, 413, 415),
+                    **errors(400, 401, 403, 404, 413, 415),
                 },
             },
             "delete": {
                 "operationId": "deletePost",
                 "summary": "Delete your own post",
                 **SIGNED_WRITE,
-                "responses": {"204": answer("Deleted."), **write_errors(401, 403, 404)},
+                "responses": {"204": answer("Deleted."), **errors(401, 403, 404)},
             },
         },
     },
@@ -360,7 +356,8 @@ DOCUMENT: dict[str, Any] = {
                 },
             ),
             "503": answer(
-                "The database stayed locked longer than its timeout; try again.",
+                "The database is busy (SQLite stayed locked past its timeout) or "
+                "unavailable; try again.",
                 ref("Error"),
                 headers={
                     "Retry-After": {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ import pytest
 from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from werkzeug.security import generate_password_hash
 
 from blog import create_app, migrate
@@ -75,6 +76,28 @@ def empty_app(database_url: str) -> Iterator[Flask]:
         }
     )
     yield app
+    Session.remove()
+    Session.get_bind().dispose()
+
+
+@pytest.fixture
+def unavailable_client(database_url: str, tmp_path: Path) -> Iterator[FlaskClient]:
+    """A client of an app whose database does not answer.
+
+    On PostgreSQL, a port where no server listens (a server that is down); on
+    SQLite, a file in a folder that does not exist.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        url = url.set(database=str(tmp_path / "missing" / "blog.sqlite"))
+    else:
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            url = url.set(host="127.0.0.1", port=free.getsockname()[1])
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url.render_as_string(False)}
+    )
+    yield app.test_client()
     Session.remove()
     Session.get_bind().dispose()
 

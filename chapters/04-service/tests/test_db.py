@@ -116,6 +116,16 @@ def test_a_database_locked_past_the_timeout_is_a_503(tmp_path):
     db.Session.get_bind().dispose()
 
 
+def test_a_database_that_does_not_answer_is_a_503_and_logged(unavailable_client, caplog):
+    response = unavailable_client.get("/api/users")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json["message"] == "The database is unavailable. Try again shortly."
+    logged = [r for r in caplog.records if r.getMessage() == "The database is unavailable"]
+    assert len(logged) == 1
+    assert logged[0].levelname == "ERROR" and logged[0].exc_info  # with its traceback
+
+
 def test_a_writer_waits_out_a_lock_shorter_than_the_timeout(tmp_path):
     path = tmp_path / "locked.sqlite"
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}", "SQLITE_TIMEOUT": 30})
