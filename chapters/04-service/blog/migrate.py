@@ -48,6 +48,25 @@ def current_revisions(connection: Connection) -> set[str]:
     return set(MigrationContext.configure(connection).get_current_heads())
 
 
+def schema_problem(current: set[str], head: set[str]) -> str | None:
+    """What keeps this code from serving a schema at ``current``; None if nothing does.
+
+    A revision these scripts do not know was made by a newer release. During a
+    rolling deploy that release migrates first while this one still serves, so
+    it keeps serving: each migration must leave the previous release working.
+    """
+    if current == head:
+        return None
+    scripts = ScriptDirectory.from_config(alembic_config())
+    known = {script.revision for script in scripts.walk_revisions()}
+    if current and not current & known:
+        return None
+    return (
+        f"The schema is at {', '.join(sorted(current)) or 'no revision'}, not at the "
+        f"newest revision ({', '.join(sorted(head))}). Run `flask init-db`."
+    )
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the migrations up to ``revision``; ``flask init-db`` calls this."""
     with engine.connect() as connection, foreign_keys_off(connection), connection.begin():

@@ -36,11 +36,9 @@ def refuse_unsafe_start(app: Flask) -> None:
         except OperationalError as error:  # no server, a wrong password, a missing folder
             problems.append(f"The database does not answer: {str(error.orig).strip()}")
         else:
-            if current != app.extensions["blog.schema_head"]:
-                problems.append(
-                    f"The database schema is at {', '.join(sorted(current)) or 'no revision'}, "
-                    "not at the newest revision. Run `flask init-db` first."
-                )
+            problem = migrate.schema_problem(current, app.extensions["blog.schema_head"])
+            if problem:
+                problems.append(problem)
     # Close the check's connection: with `gunicorn --preload` every worker is
     # forked from this process, and a pooled connection would be shared by all.
     Session.get_bind().dispose()

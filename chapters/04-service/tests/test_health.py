@@ -1,10 +1,11 @@
-"""Probes: /healthz answers while the process runs; /readyz only with a database at head."""
+"""Probes: /healthz answers while the process runs; /readyz when the schema is not behind."""
 
 import io
 import logging
 
 from blog import create_app, migrate
 from blog.db import Session
+from conftest import stamp_a_newer_revision
 
 
 def test_healthz_answers_without_a_database(tmp_path):
@@ -33,6 +34,14 @@ def test_readyz_one_revision_behind(app, client):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert "flask init-db" in response.json["reason"]
+
+
+def test_readyz_stays_ready_when_a_newer_release_migrated_the_database(app, client):
+    # A rolling deploy: the next release has upgraded the schema while this one
+    # still serves. Unready now, every old worker would leave the load balancer at once.
+    stamp_a_newer_revision()
+    response = client.get("/readyz")
+    assert (response.status_code, response.json) == (200, {"status": "ready"})
 
 
 def test_readyz_when_the_database_does_not_answer(tmp_path):

@@ -9,6 +9,7 @@ from flask import Config
 
 from blog import config, create_app, migrate
 from blog.db import Session
+from conftest import NEWER_REVISION, stamp_a_newer_revision
 
 
 @pytest.fixture
@@ -82,6 +83,14 @@ def test_refuses_a_schema_one_revision_behind(production_env, app):
         import_wsgi()
 
 
+def test_starts_on_a_schema_a_newer_release_migrated(production_env, app):
+    # During a rolling deploy a worker of the old release may restart.
+    stamp_a_newer_revision()
+    wsgi = import_wsgi()
+    assert wsgi.app.extensions["blog.schema_head"] != {NEWER_REVISION}
+    Session.get_bind().dispose()
+
+
 def test_every_problem_is_named_at_once(production_env, empty_app):
     production_env.delenv("FLASK_SECRET_KEY")
     production_env.setenv("FLASK_DEBUG", "1")
@@ -90,7 +99,7 @@ def test_every_problem_is_named_at_once(production_env, empty_app):
     assert [line[:12] for line in str(refused.value).splitlines()[1:]] == [
         "- SECRET_KEY",
         "- Debug mode",
-        "- The databa",
+        "- The schema",
     ]
 
 
