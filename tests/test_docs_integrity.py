@@ -281,6 +281,7 @@ def test_include_lines_are_expanded_with_their_indentation(tmp_path):
 # Names pages mention that are not in the code they talk about: the libraries' names,
 # mostly. Key: the name as written between backticks, value: where it comes from.
 NAMED_ELSEWHERE = {
+    "ProgrammingError": "the DB-API exception a closed sqlite3 connection raises",
     "FLASK_DEBUG": "read by the flask command",
     "init_db()": "the old code the errata page corrects",
     "Model.query": "Flask-SQLAlchemy's legacy query property",
