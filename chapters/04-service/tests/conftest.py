@@ -89,7 +89,7 @@ def unavailable_client(database_url: str, tmp_path: Path) -> Iterator[FlaskClien
     """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        url = url.set(database=str(tmp_path / "missing" / "blog.sqlite"))
+        url = url.set(database=str(tmp_path / "missing-folder" / "blog.sqlite"))
     else:
         with socket.socket() as free:
             free.bind(("127.0.0.1", 0))

@@ -8,11 +8,9 @@ from blog.db import Session
 from conftest import stamp_a_newer_revision
 
 
-def test_healthz_answers_without_a_database(tmp_path):
-    # A URL no database answers at: the process itself is still alive.
-    url = f"sqlite:///{tmp_path / 'missing-folder' / 'x.sqlite'}"
-    app = create_app({"TESTING": True, "DATABASE_URL": url})
-    response = app.test_client().get("/healthz")
+def test_healthz_answers_without_a_database(unavailable_client):
+    # No database answers: the process itself is still alive.
+    response = unavailable_client.get("/healthz")
     assert (response.status_code, response.json) == (200, {"status": "ok"})
 
 
@@ -44,17 +42,14 @@ def test_readyz_stays_ready_when_a_newer_release_migrated_the_database(app, clie
     assert (response.status_code, response.json) == (200, {"status": "ready"})
 
 
-def test_readyz_when_the_database_does_not_answer(tmp_path):
-    url = f"sqlite:///{tmp_path / 'missing-folder' / 'x.sqlite'}"
-    app = create_app({"TESTING": True, "DATABASE_URL": url})
+def test_readyz_when_the_database_does_not_answer(unavailable_client):
     stream = io.StringIO()
     logging.getLogger("blog").handlers[0].setStream(stream)
-    response = app.test_client().get("/readyz", headers={"X-Request-ID": "probe-1"})
+    response = unavailable_client.get("/readyz", headers={"X-Request-ID": "probe-1"})
     assert response.status_code == 503
     assert response.json == {"status": "unavailable", "reason": "The database does not answer."}
     assert "missing-folder" not in response.get_data(as_text=True)  # no internals
     assert "ERROR blog [probe-1] Readiness check" in stream.getvalue()  # but logged for us
-    Session.get_bind().dispose()
 
 
 def test_probes_are_logged_only_at_debug(database_url):
