@@ -550,7 +550,14 @@ def site_copy(tmp_path) -> Path:
     tops = {include.path.split("/", 1)[0] for _, include in all_includes()} - {"generated"}
     return repo_copy(
         tmp_path,
-        tuple(sorted(tops | {"docs", "chapters", "tools", "mkdocs.yml", "constraints.txt"})),
+        # README.md names the tested Python and requirements/ the docs pins: the boxes show both.
+        tuple(
+            sorted(
+                tops
+                | {"docs", "chapters", "tools", "mkdocs.yml", "constraints.txt"}
+                | {"README.md", "requirements"}
+            )
+        ),
     )
 
 

@@ -43,7 +43,7 @@ def test_a_box_under_the_title_of_a_page_without_sections_ends_it():
 def test_a_box_after_some_text_stays_where_it_is():
     out = expand("# A page\n\nText.\n\n<!-- versions -->\n\n## Section\n")
     assert out.index("Text.") < out.index("??? info") < out.index("## Section")
-    assert out.startswith("# A page\n\nText.\n\n\n??? info")
+    assert out.startswith("# A page\n\nText.\n\n??? info")
 
 
 def test_every_box_is_collapsed():

@@ -791,7 +791,9 @@ def expand_versions(markdown: str, root: Path, where: str) -> str:
             continue
         lines[number - 1] = ""
         position = box_position(lines, number, fenced)
-        boxes[position] = boxes.get(position, "") + "\n" + box + "\n"
+        # A blank line first, or the box would continue the paragraph above it.
+        blank = "\n" if position and lines[position - 1].strip() else ""
+        boxes[position] = boxes.get(position, "") + blank + box + "\n"
     if len(lines) in boxes and lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     return "".join(boxes.get(index, "") + line for index, line in enumerate(lines)) + boxes.get(
