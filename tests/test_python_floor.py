@@ -17,19 +17,18 @@ from pathlib import Path
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from tools import docs_hooks
 from tools.chapters import chapters
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every file of exact pins a nox session installs from.
 PIN_FILES = ("constraints.txt", "requirements/docs.txt", "tests/browser/requirements.txt")
-PROMISE = re.compile(r"Python (\d+\.\d+\.\d+) or newer")
 PIN = re.compile(r"([A-Za-z0-9_.-]+)\s*==\s*([^\s;#]+)")
 
 
 def promised_python() -> Version:
-    promises = set(PROMISE.findall((ROOT / "README.md").read_text("utf-8")))
-    assert len(promises) == 1, f"README.md should name one oldest Python, names {promises}"
-    return Version(promises.pop())
+    # The version boxes of the docs read the promise with the same function.
+    return Version(docs_hooks.tested_python(ROOT))
 
 
 def pins() -> dict[str, tuple[str, str]]:
