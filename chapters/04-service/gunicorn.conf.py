@@ -43,12 +43,12 @@ forwarder_headers = ""
 
 
 def on_starting(server) -> None:
-    """Run blog/wsgi.py's start check once, in the master, before any worker.
+    """Run blog/wsgi.py's start check once, before gunicorn starts any worker.
 
     Each worker runs it again when it imports the app; a refusal there prints a
     traceback per worker. Here it stops gunicorn with the message alone (gunicorn
     prints a RuntimeError from a hook as "Error: ..." and exits with status 1).
-    The check runs in a child process: the master imports none of the app, so
+    The check runs in a child process, so the master imports none of the app and
     every worker still builds its own.
     """
     # A database server that never answers would otherwise hold the start silently.
