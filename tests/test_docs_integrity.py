@@ -527,7 +527,7 @@ def test_versions_line_is_not_replaced_inside_a_fence():
     out = docs_hooks.expand_versions(page, ROOT, "page.md")
     assert out.count("<!-- versions -->") == 1
     assert out.endswith("```markdown\n<!-- versions -->\n```\n")
-    assert out.startswith("???+ info")
+    assert out.startswith("??? info")  # collapsed: the page's text comes first
 
 
 def test_version_stamp_reads_the_pins():
@@ -550,7 +550,14 @@ def site_copy(tmp_path) -> Path:
     tops = {include.path.split("/", 1)[0] for _, include in all_includes()} - {"generated"}
     return repo_copy(
         tmp_path,
-        tuple(sorted(tops | {"docs", "chapters", "tools", "mkdocs.yml", "constraints.txt"})),
+        # README.md names the tested Python and requirements/ the docs pins: the boxes show both.
+        tuple(
+            sorted(
+                tops
+                | {"docs", "chapters", "tools", "mkdocs.yml", "constraints.txt"}
+                | {"README.md", "requirements"}
+            )
+        ),
     )
 
 

@@ -34,7 +34,16 @@ def reexec_with_nox(noxfile: str) -> None:
     if not (python.exists() and any(bin_dir.glob("uv*")) and any(bin_dir.glob("nox*"))):
         print(f"Installing nox and uv into {env_dir} ...", file=sys.stderr)
         try:
-            venv.create(env_dir, with_pip=True)
+            try:
+                venv.create(env_dir, with_pip=True)
+            except subprocess.CalledProcessError:
+                # Debian and Ubuntu split ensurepip, which venv needs, into a package.
+                if importlib.util.find_spec("nox") is None:
+                    sys.exit(
+                        f"Could not create {env_dir}: this Python's venv cannot install pip."
+                        "\nDebian and Ubuntu: apt-get install -y python3-venv"
+                    )
+                raise
             subprocess.run([python, "-m", "pip", "install", "--quiet", *REQUIREMENTS], check=True)
         except (OSError, subprocess.CalledProcessError) as error:
             if importlib.util.find_spec("nox") is None:

@@ -31,8 +31,10 @@ Registered in ``mkdocs.yml`` under ``hooks:``. Three jobs:
   changed, so ``mkdocs serve`` does not rebuild in a loop.
 * ``on_page_markdown`` also replaces a line ``<!-- versions -->`` (every pin)
   or ``<!-- versions:03-plain-sqlalchemy -->`` (one chapter's dependencies),
-  outside code fences, with an admonition that lists the versions read from
-  ``constraints.txt`` and the chapter's ``pyproject.toml``. Nobody types a
+  outside code fences, with a collapsed admonition that lists the versions read
+  from ``constraints.txt`` and the chapter's ``pyproject.toml``, and the Python
+  the README promises. A marker right under the page title is rendered at the
+  end of the page's introduction, so that text comes first. Nobody types a
   version number into a page.
 
 Run ``python -m tools.docs_hooks`` to regenerate ``generated/`` without a build.
@@ -573,16 +575,16 @@ def normalize_package_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def read_pins(root: Path = ROOT) -> dict[str, tuple[str, str]]:
-    """constraints.txt as {normalized name: (display name, version)}."""
+def read_pins(root: Path = ROOT, name: str = "constraints.txt") -> dict[str, tuple[str, str]]:
+    """A file of exact pins as {normalized name: (display name, version)}."""
     pins = {}
-    for line in (root / "constraints.txt").read_text("utf-8").splitlines():
+    for line in (root / name).read_text("utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
         match = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*==\s*([^\s;]+)", line)
         if not match:
-            raise ValueError(f"constraints.txt: not an exact pin: {line!r}")
+            raise ValueError(f"{name}: not an exact pin: {line!r}")
         pins[normalize_package_name(match[1])] = (match[1], match[2])
     return pins
 
@@ -614,6 +616,30 @@ def requires_python(chapter_dir: Path) -> str:
     return project.get("requires-python", "any")
 
 
+# "You need Python 3.11.2 or newer": the oldest Python the README promises, the
+# one CI runs the sessions on. tests/test_python_floor.py holds every pin to it.
+PYTHON_PROMISE = re.compile(r"Python (\d+\.\d+\.\d+) or newer")
+
+
+def tested_python(root: Path = ROOT) -> str:
+    """The Python version the README promises, read from its own words."""
+    promises = set(PYTHON_PROMISE.findall((root / "README.md").read_text("utf-8")))
+    if len(promises) != 1:
+        raise ValueError(f"README.md should name one oldest Python, names {sorted(promises)}")
+    return promises.pop()
+
+
+def python_note(accepts: str, root: Path) -> str:
+    """The box's last paragraph: which Python the chapters accept, and which ran the tests."""
+    return (
+        f"    Python: {accepts} (`requires-python`). CI runs the\n"
+        f"    sessions on Python {tested_python(root)}, the oldest the repository's README\n"
+        "    promises; on your machine they run on the interpreter nox is started with.\n"
+        f"    This page was built with {interpreter()}. The docs build fills this box in;\n"
+        "    nobody types it.\n"
+    )
+
+
 def versions_all(root: Path = ROOT) -> str:
     """Every pin in constraints.txt, plus the Python versions, as a collapsed admonition."""
     pins = read_pins(root)
@@ -626,15 +652,19 @@ def versions_all(root: Path = ROOT) -> str:
         f"{pins[key][0]} {pins[key][1]}" for key in ("flask", "sqlalchemy") if key in pins
     )
     rows = "\n".join(f"    | {name} | `{version}` |" for name, version in pins.values())
+    docs = ", ".join(f"{n} {v}" for n, v in read_pins(root, "requirements/docs.txt").values())
     return (
-        f'???+ info "Tested with {headline} · Python {next(iter(requires.values()), "")}"\n\n'
-        "    Every nox test session installs exactly these pins from `constraints.txt`:\n\n"
+        f'??? info "Tested with {headline} · Python {tested_python(root)}"\n\n'
+        "    The chapter sessions (`nox -s chapter-03`, `chapter-03-postgres`, ...), the\n"
+        "    pitfalls, the proofs and the benchmark install these pins from\n"
+        "    `constraints.txt`. The `chapter-NN-lowest` sessions run each\n"
+        "    chapter's tests again without them, at the lowest version of each range its\n"
+        "    `pyproject.toml` accepts. The site is built with the pins of\n"
+        f"    `requirements/docs.txt`: {docs}.\n\n"
         "    | package | pinned version |\n"
         "    | --- | --- |\n"
         f"{rows}\n\n"
-        f"    Python: {python} (`requires-python`); the tests run on\n"
-        "    the interpreter nox is started with. This page was built with\n"
-        f"    {interpreter()}. The docs build fills this box in; nobody types it.\n"
+        f"{python_note(python, root)}"
     )
 
 
@@ -682,16 +712,17 @@ def versions_chapter(chapter: str, root: Path = ROOT) -> str:
     # The headline names the libraries the chapters are about, when present.
     headline = [f"{table[k][0]} {pins[k][1]}" for k in HEADLINE if k in table and k in pins]
     python = project.get("requires-python", "any")
+    number = chapter[:2]
     return (
-        f'??? info "Tested with {" · ".join(headline)} · Python {python}"\n\n'
-        f"    What `chapters/{chapter}/pyproject.toml` accepts, and the exact version\n"
-        "    every nox test session installs (pinned in the repository's `constraints.txt`):\n\n"
-        "    | package | tested | accepted | needed |\n"
+        f'??? info "Tested with {" · ".join(headline)} · Python {tested_python(root)}"\n\n'
+        f"    What `chapters/{chapter}/pyproject.toml` accepts, and the version pinned in\n"
+        f"    the repository's `constraints.txt`, which `nox -s chapter-{number}` installs.\n"
+        f"    `nox -s chapter-{number}-lowest` runs the same tests without the pins, at the\n"
+        "    lowest version of each accepted range.\n\n"
+        "    | package | pinned | accepted | needed |\n"
         "    | --- | --- | --- | --- |\n"
         f"{rows}\n\n"
-        f"    Python: the chapter accepts `{python}`; its tests run on the interpreter\n"
-        f"    nox is started with. This page was built with {interpreter()}.\n"
-        "    The docs build fills this box in; nobody types it.\n"
+        f"{python_note(f'the chapter accepts `{python}`', root)}"
     )
 
 
@@ -706,13 +737,13 @@ def _root(config) -> Path:
 
 
 def footer_stamp(root: Path = ROOT) -> str:
-    """One line for the footer of every page: the main pins and the Python range."""
+    """One line for the footer of every page: the main pins and the tested Python."""
     pins = read_pins(root)
     names = [f"{pins[k][0]} {pins[k][1]}" for k in (*HEADLINE, "werkzeug") if k in pins]
-    pythons = sorted({requires_python(chapter) for chapter in chapters(root).values()})
     return (
-        f"Chapters tested with {', '.join(names)} on Python {' / '.join(pythons)} "
-        "(pins from constraints.txt, stamped by the docs build)."
+        f"Chapters tested with {', '.join(names)} (pinned in constraints.txt) and at the "
+        f"lowest versions each chapter accepts, on Python {tested_python(root)} "
+        "(stamped by the docs build)."
     )
 
 
@@ -728,19 +759,46 @@ def on_pre_build(config) -> None:
         log.info("docs_hooks: regenerated %d diff file(s) in %s/", len(written), GENERATED_DIR)
 
 
+def box_position(lines: list[str], number: int, fenced: set[int]) -> int:
+    """Where the box of the marker on line ``number`` goes (a 0-based index into lines).
+
+    A marker right under the page title would open the page with the box, before
+    any text: it moves to the end of the introduction, before the first ``## ``
+    heading (or to the end of the page). A marker anywhere else stays where it is.
+    """
+    above = [line for line in lines[: number - 1] if line.strip()]
+    if len(above) != 1 or not above[0].startswith("# "):
+        return number - 1
+    for index in range(number, len(lines)):
+        if index + 1 not in fenced and lines[index].startswith("## "):
+            return index
+    return len(lines)
+
+
 def expand_versions(markdown: str, root: Path, where: str) -> str:
     """Replace each ``<!-- versions... -->`` line outside code fences with its admonition."""
     fenced = lines_in_fences(markdown)
     lines = markdown.splitlines(True)
+    boxes: dict[int, str] = {}  # 0-based line index -> box, placed before that line
     for number, line in enumerate(lines, 1):
         match = VERSIONS_LINE.match(line.rstrip("\n"))
         if not match or number in fenced:
             continue
         try:
-            lines[number - 1] = versions_chapter(match[1], root) if match[1] else versions_all(root)
+            box = versions_chapter(match[1], root) if match[1] else versions_all(root)
         except (OSError, ValueError, KeyError) as error:
             log.warning("%s:%d: %s", where, number, error)
-    return "".join(lines)
+            continue
+        lines[number - 1] = ""
+        position = box_position(lines, number, fenced)
+        # A blank line first, or the box would continue the paragraph above it.
+        blank = "\n" if position and lines[position - 1].strip() else ""
+        boxes[position] = boxes.get(position, "") + blank + box + "\n"
+    if len(lines) in boxes and lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    return "".join(boxes.get(index, "") + line for index, line in enumerate(lines)) + boxes.get(
+        len(lines), ""
+    )
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:

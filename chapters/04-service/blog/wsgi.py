@@ -1,4 +1,11 @@
-"""The production entry point: ``gunicorn blog.wsgi:app``."""
+"""The production entry point: ``gunicorn blog.wsgi:app``.
+
+``python -m blog.wsgi`` runs the start check alone: silent with status 0 when a
+server may start, else the problems and status 1 (gunicorn.conf.py runs it
+once before any worker starts).
+"""
+
+import sys
 
 from flask import Flask
 from sqlalchemy.exc import OperationalError
@@ -18,7 +25,7 @@ def refuse_unsafe_start(app: Flask) -> None:
         problems.append(
             "SECRET_KEY is not set to a string of at least 16 characters. Export "
             "FLASK_SECRET_KEY, e.g. FLASK_SECRET_KEY="
-            "$(python -c 'import secrets; print(secrets.token_hex())')."
+            "$(python3 -c 'import secrets; print(secrets.token_hex(32))')."
         )
     if app.debug:
         problems.append("Debug mode is on. Unset FLASK_DEBUG.")
@@ -46,4 +53,10 @@ def refuse_unsafe_start(app: Flask) -> None:
         raise RuntimeError("Refusing to start:\n- " + "\n- ".join(problems))
 
 
-refuse_unsafe_start(app)
+if __name__ == "__main__":
+    try:
+        refuse_unsafe_start(app)
+    except RuntimeError as refusal:
+        sys.exit(str(refusal))  # the message alone, no traceback
+else:
+    refuse_unsafe_start(app)

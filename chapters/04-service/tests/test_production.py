@@ -1,6 +1,7 @@
 """Settings and the production start: wsgi.py refuses what development tolerates."""
 
 import importlib
+import subprocess
 import sys
 from types import SimpleNamespace
 
@@ -101,6 +102,17 @@ def test_every_problem_is_named_at_once(production_env, empty_app):
         "- Debug mode",
         "- The schema",
     ]
+
+
+def test_python_m_blog_wsgi_runs_the_check_alone(production_env, app, tmp_path):
+    # gunicorn.conf.py runs this in a child of gunicorn's master before any worker.
+    check = [sys.executable, "-m", "blog.wsgi"]
+    result = subprocess.run(check, capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    production_env.setenv("FLASK_DEBUG", "1")
+    result = subprocess.run(check, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr == "Refusing to start:\n- Debug mode is on. Unset FLASK_DEBUG.\n"
 
 
 def fake_app(tmp_path, instance_file: str):
