@@ -46,6 +46,28 @@ Element.prototype.attachShadow = function (init) {
 };"""
 
 
+SIDEBAR_FIRST_ITEM = """() => {
+    const link = document.querySelector("nav.md-nav--primary > ul > li:first-child > a");
+    const box = link.getBoundingClientRect();
+    // Left edge top and bottom, and centre: the reader must see the link there.
+    const points = [[box.left + 2, box.top + 2], [box.left + 2, box.bottom - 2],
+                    [box.left + box.width / 2, box.top + box.height / 2]];
+    const covered = points.filter(([x, y]) => {
+        const seen = document.elementFromPoint(x, y);
+        return !(seen && (seen === link || link.contains(seen)));
+    });
+    return {text: link.textContent.trim(), covered: covered.length,
+            top: box.top, bottom: box.bottom};
+}"""
+
+CAPTURES = """() => [...document.querySelectorAll("article .language-text pre > code")]
+    .filter(code => code.offsetParent !== null)
+    .map(code => ({
+        name: code.closest(".highlight").querySelector(".filename")?.textContent || "text",
+        overflow: code.scrollWidth - code.clientWidth,
+    }))"""
+
+
 @pytest.fixture
 def wide(page):
     page.set_viewport_size(WIDE)
@@ -119,35 +141,12 @@ def test_diagram_text_is_at_least_the_body_size(browser_context, base_url, viewp
     assert not small, f"diagram text under the body size ({found['body']} px):\n" + "\n".join(small)
 
 
-SIDEBAR_FIRST_ITEM = """() => {
-    const link = document.querySelector("nav.md-nav--primary > ul > li:first-child > a");
-    const box = link.getBoundingClientRect();
-    // Each corner, 2 px inside: what the reader sees there must be the link itself.
-    const points = [[box.left + 2, box.top + 2], [box.left + 2, box.bottom - 2],
-                    [box.left + box.width / 2, box.top + box.height / 2]];
-    const covered = points.filter(([x, y]) => {
-        const seen = document.elementFromPoint(x, y);
-        return !(seen && (seen === link || link.contains(seen)));
-    });
-    return {text: link.textContent.trim(), covered: covered.length,
-            top: box.top, bottom: box.bottom};
-}"""
-
-
 def test_the_sidebars_first_item_is_fully_visible_on_every_page(wide_survey):
     """On pages low in the navigation the sidebar scrolls to them: "Home" must not end
     up under anything."""
     assert {x["sidebar"]["text"] for x in wide_survey.values()} == {NAV[0][0]}
     hidden = [f"{url}: {x['sidebar']}" for url, x in wide_survey.items() if x["sidebar"]["covered"]]
     assert not hidden, "the sidebar's first item is hidden:\n" + "\n".join(hidden)
-
-
-CAPTURES = """() => [...document.querySelectorAll("article .language-text pre > code")]
-    .filter(code => code.offsetParent !== null)
-    .map(code => ({
-        name: code.closest(".highlight").querySelector(".filename")?.textContent || "text",
-        overflow: code.scrollWidth - code.clientWidth,
-    }))"""
 
 
 def cut_captures(found: dict[str, list[dict]]) -> list[str]:
