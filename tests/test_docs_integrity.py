@@ -1,7 +1,9 @@
 """The docs and the code they show cannot drift apart.
 
 * No page types Python code: Python shown on a page is an include of a real
-  file, whatever the fence says (``python``, ``text`` or nothing).
+  file, whatever the fence says (``python``, ``text`` or nothing). The built
+  site is checked too: with every include removed, no code block in its HTML
+  holds Python, so an indented block or raw HTML cannot slip past the fences.
 * Every include names a file that exists and, if given, Python names that
   exist in it (functions, classes, assignments: see ``tools/docs_hooks.py``).
 * Every name a page writes in backticks, like `get_user_or_404`, exists in the
@@ -28,6 +30,7 @@ import sys
 import textwrap
 import tokenize
 from functools import cache
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -659,3 +662,86 @@ def test_renaming_an_included_function_fails_the_build(site_copy):
     result = build(site_copy)
     assert result.returncode != 0, "the build ignored a renamed function"
     assert "'get_user_or_404'" in result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------- typed Python, built
+
+
+class CodeBlocks(HTMLParser):
+    """Each ``<pre>`` of a page: its text as shown, and the language of its block."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[tuple[str, str]] = []
+        self.languages: list[str] = []  # one entry per open <div>
+        self.depth = 0  # inside how many <pre>
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "div":
+            classes = (dict(attrs).get("class") or "").split()
+            found = [c.removeprefix("language-") for c in classes if c.startswith("language-")]
+            self.languages.append(found[0] if found else "")
+        elif tag == "pre":
+            self.depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "div" and self.languages:
+            self.languages.pop()
+        elif tag == "pre" and self.depth:
+            self.depth -= 1
+            if not self.depth:
+                language = next((x for x in reversed(self.languages) if x), "")
+                self.blocks.append((language, "".join(self.text)))
+                self.text = []
+
+    def handle_data(self, data: str) -> None:
+        if self.depth:
+            self.text.append(data)
+
+
+def python_blocks_in_site(site: Path) -> list[str]:
+    """Every code block of the built site that holds Python: labelled Python and not
+    empty, or whatever its label, lines a reader would take for Python."""
+    found = []
+    for page in sorted(site.rglob("*.html")):
+        parser = CodeBlocks()
+        parser.feed(page.read_text("utf-8"))
+        for language, text in parser.blocks:
+            lines = [line for line in text.splitlines() if line.strip()]
+            if lines and (language in PYTHON_LANGS or looks_like_python(lines)):
+                found.append(f"{page.relative_to(site).as_posix()}: {lines[0].strip()}")
+    return found
+
+
+def remove_includes(docs: Path) -> None:
+    """Drop every include line from the pages: what still shows as code was typed."""
+    for page in docs.rglob("*.md"):
+        lines = page.read_text("utf-8").splitlines(keepends=True)
+        kept = [
+            line
+            for line in lines
+            if not ((match := docs_hooks.INCLUDE.match(line)) and not match["escape"])
+        ]
+        page.write_text("".join(kept), "utf-8")
+
+
+# Python in a 4-space indented block: Markdown shows it as code, no fence around it.
+INDENTED_PYTHON = "\nA sentence before the block.\n\n    def typed_in():\n        return 1\n\n"
+
+
+def test_the_built_site_shows_only_included_python(site_copy):
+    """Build the site with every include removed: no code block may still hold Python,
+    fenced, indented or in raw HTML. A page with an indented Python block, added for
+    the purpose, must be the one found."""
+    page = site_copy / "docs/errata.md"
+    page.write_text(page.read_text("utf-8") + INDENTED_PYTHON, "utf-8")
+    # The fence check alone cannot see it: this is what the built HTML check adds.
+    assert not typed_python(INDENTED_PYTHON)
+    remove_includes(site_copy / "docs")
+    result = build(site_copy)
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = python_blocks_in_site(site_copy / "site")
+    assert "errata/index.html: def typed_in():" in found, found
+    typed = [x for x in found if x != "errata/index.html: def typed_in():"]
+    assert not typed, "Python typed into a page; include it from a real file:\n" + "\n".join(typed)
