@@ -179,3 +179,11 @@ def test_every_mutation_applies_to_its_chapters():
             for change in mutation.changes:
                 text = texts.get(change.file) or (known[number] / change.file).read_text()
                 texts[change.file] = proofs.mutate(text, change, number)
+
+
+def test_one_fix_may_be_removed_in_two_ways(tmp_path, chapter, capsys):
+    config = write_config(tmp_path, "tests/test_shout.py::test_shout_uppercases")
+    second = MUTATION.format(guard="tests/test_shout.py::test_shout_uppercases", old="+ '!'")
+    config.write_text(config.read_text() + second.replace('new = "word"', 'new = ""'))
+    assert proofs.run(config, {"01": chapter}, jobs=2) == 0
+    assert "2 of 2 removals caught" in capsys.readouterr().out

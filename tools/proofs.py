@@ -292,10 +292,11 @@ def run_guards(copy: Path, guards: list[str], env: dict[str, str]) -> dict[str, 
     return failed
 
 
-def prove(number: str, source: Path, mutation: Mutation, workdir: Path) -> list[str]:
+def prove(number: str, source: Path, mutation: Mutation, workdir: Path, job: int) -> list[str]:
     """Remove one fix from one chapter; return the guards that still passed."""
     slug = re.sub(r"\W+", "-", mutation.fix).strip("-")[:40]
-    copy = copy_chapter(source, workdir / f"{number}-{slug}")
+    # The job's number too: one fix may be removed in several ways.
+    copy = copy_chapter(source, workdir / f"{job:03}-{number}-{slug}")
     apply(copy, mutation)
     failed = run_guards(copy, mutation.guards, mutation.env)
     return [guard for guard, did_fail in failed.items() if not did_fail]
@@ -338,7 +339,10 @@ def run(
         if problems:
             print("\n".join(problems))
             return 1
-        results = pool.map(lambda job: prove(job[0], paths[job[0]], job[1], workdir), jobs_list)
+        results = pool.map(
+            lambda job: prove(job[1][0], paths[job[1][0]], job[1][1], workdir, job[0]),
+            enumerate(jobs_list),
+        )
         for (number, mutation), survivors in zip(jobs_list, results, strict=True):
             if survivors:
                 problems.append(f"{number}: {mutation.fix}: still passing: {survivors}")
