@@ -4,13 +4,18 @@
     python -m tools.proofs --only 405        the mutations whose fix names contain "405"
 
 For every mutation and every chapter it names, the runner copies the chapter to
-a temporary folder, makes the text replacements (each ``old`` must match exactly
-once, or the run stops), and runs only the named guard tests inside the copy,
+a temporary folder, makes its changes, and runs only the named guard tests inside the copy,
 with the copy first on ``sys.path`` (nothing is installed). Every guard must
 fail. A guard that passes with its fix removed proves nothing: the run fails.
 
 Before any mutation, each chapter's guards run once on an unchanged copy and
 must pass, so that a failure always comes from the mutation.
+
+A change is anchored, not positional: it names a function (found with ``ast``)
+and a snippet that must match exactly once inside it, whatever the spaces and
+line breaks around punctuation. ``drop`` turns the statement holding the
+snippet into ``pass``; ``old``/``new`` replace the snippet. A snippet that
+matches no time or several times stops the run: the list itself is wrong.
 """
 
 from __future__ import annotations
