@@ -1,4 +1,4 @@
-"""The proofs runner catches a fix whose removal no test notices."""
+"""The proofs runner: snippets anchored in functions, and a fix no test notices fails the run."""
 
 from __future__ import annotations
 
@@ -8,24 +8,33 @@ import pytest
 
 from tools import proofs
 
+SHOUT = """\
+def shout(word):
+    return word.upper() + '!'
+
+
+def whisper(word):
+    return word.lower() + '.'
+"""
+
 MUTATION = """
 [[mutation]]
-fix = "{fix}"
+fix = "uppercase"
 chapters = ["01"]
 guards = ["{guard}"]
-[[mutation.change]]
 file = "shout.py"
-old = '{old}'
-new = '{new}'
+function = "shout"
+old = "{old}"
+new = "word"
 """
 
 
 @pytest.fixture
 def chapter(tmp_path) -> Path:
-    """A tiny chapter: one function, one test that depends on it, one that does not."""
+    """A tiny chapter: two functions, a test that depends on one, a test that does not."""
     path = tmp_path / "01-tiny"
     (path / "tests").mkdir(parents=True)
-    (path / "shout.py").write_text("def shout(word):\n    return word.upper() + '!'\n")
+    (path / "shout.py").write_text(SHOUT)
     (path / "tests" / "test_shout.py").write_text(
         "from shout import shout\n\n\n"
         "def test_shout_uppercases():\n    assert shout('hi') == 'HI!'\n\n\n"
@@ -34,9 +43,9 @@ def chapter(tmp_path) -> Path:
     return path
 
 
-def write_config(tmp_path: Path, **fields: str) -> Path:
+def write_config(tmp_path: Path, guard: str, old: str = "word.upper()") -> Path:
     config = tmp_path / "proofs.toml"
-    config.write_text(MUTATION.format(**fields))
+    config.write_text(MUTATION.format(guard=guard, old=old))
     return config
 
 
@@ -52,24 +61,112 @@ def write_config(tmp_path: Path, **fields: str) -> Path:
 def test_a_removal_is_proven_only_when_its_guard_fails(
     tmp_path, chapter, capsys, guard, exit_code, verdict
 ):
-    config = write_config(tmp_path, fix="uppercase", guard=guard, old="word.upper()", new="word")
+    config = write_config(tmp_path, guard)
     assert proofs.run(config, {"01": chapter}, jobs=1) == exit_code
     assert verdict in capsys.readouterr().out
 
 
-def test_a_replacement_must_match_exactly_once(tmp_path, chapter):
-    config = write_config(
-        tmp_path,
-        fix="typo",
-        guard="tests/test_shout.py::test_shout_uppercases",
-        old="word.lower()",
-        new="word",
+def test_a_guard_that_fails_on_the_unchanged_chapter_stops_the_run(tmp_path, chapter, capsys):
+    (chapter / "tests" / "test_shout.py").write_text(
+        "from shout import shout\n\n\n"
+        "def test_shout_uppercases():\n    assert shout('hi') == 'HI'\n"
     )
-    with pytest.raises(proofs.ProofError, match="0 matches"):
-        proofs.run(config, {"01": chapter}, jobs=1)
+    config = write_config(tmp_path, "tests/test_shout.py::test_shout_uppercases")
+    assert proofs.run(config, {"01": chapter}, jobs=1) == 1
+    assert "guards fail with no fix removed" in capsys.readouterr().out
 
 
-def test_every_mutation_names_known_chapters_and_guard_files():
+@pytest.mark.parametrize(
+    ("function", "old", "matches"),
+    [
+        ("shout", "word.lower()", "0 matches"),
+        # Both functions end with "+ ...": the file as a whole has it twice.
+        ("", "word", "4 matches"),
+        ("", "+", "2 matches"),
+    ],
+)
+def test_a_snippet_must_match_exactly_once(function, old, matches):
+    change = proofs.Change(file="shout.py", function=function, old=old, new="x")
+    with pytest.raises(proofs.ProofError, match=matches):
+        proofs.mutate(SHOUT, change, "01")
+
+
+def test_the_function_makes_a_snippet_unique():
+    change = proofs.Change(file="shout.py", function="whisper", old="+", new="*")
+    assert "return word.lower() * '.'" in proofs.mutate(SHOUT, change, "01")
+    assert "return word.upper() + '!'" in proofs.mutate(SHOUT, change, "01")
+
+
+def test_an_unknown_function_is_an_error():
+    change = proofs.Change(file="shout.py", function="Shouter.shout", drop="return")
+    with pytest.raises(proofs.ProofError, match="0 definitions of 'Shouter'"):
+        proofs.mutate(SHOUT, change, "01")
+
+
+def test_a_snippet_is_re_anchored_after_edits_and_reformatting():
+    """Code added above, a rename elsewhere, line breaks inside the call: same mutation."""
+    edited = (
+        "import os\n\n\n"
+        "class Shouter:\n"
+        "    def shout(self, word):\n"
+        "        return os.fspath(\n"
+        "            word\n"
+        "        ).upper(\n"
+        "        ) + '!'\n\n\n"
+        "def murmur(word):\n    return word.lower() + '.'\n"
+    )
+    change = proofs.Change(
+        file="shout.py", function="Shouter.shout", old="fspath(word).upper()", new="fspath(word)"
+    )
+    mutated = proofs.mutate(edited, change, "01")
+    assert "        return os.fspath(word) + '!'\n" in mutated
+    assert mutated.replace("        return os.fspath(word) + '!'\n", "") == edited.replace(
+        "        return os.fspath(\n            word\n        ).upper(\n        ) + '!'\n", ""
+    )
+
+
+def test_a_snippet_does_not_match_inside_a_longer_name():
+    source = "def f(x):\n    return reword(x) + word(x)\n"
+    change = proofs.Change(file="f.py", function="f", old="word(x)", new="x")
+    assert proofs.mutate(source, change, "01") == "def f(x):\n    return reword(x) + x\n"
+
+
+def test_drop_turns_the_whole_statement_into_pass():
+    source = (
+        "def close(db):\n"
+        "    if db is not None:\n"
+        "        db.close(  # a comment\n"
+        "            now=True,\n"
+        "        )\n"
+        "    return db\n"
+    )
+    change = proofs.Change(file="db.py", function="close", drop="db.close(")
+    assert proofs.mutate(source, change, "01") == (
+        "def close(db):\n    if db is not None:\n        pass\n    return db\n"
+    )
+
+
+def test_a_new_block_takes_the_indentation_of_its_place():
+    source = "def f(x):\n    if x:\n        return 1\n    return 2\n"
+    change = proofs.Change(
+        file="f.py", function="f", old="return 1", new="y = x\nif y:\n    return 3"
+    )
+    assert proofs.mutate(source, change, "01") == (
+        "def f(x):\n    if x:\n        y = x\n        if y:\n            return 3\n    return 2\n"
+    )
+
+
+def test_a_change_needs_old_and_new_or_drop(tmp_path):
+    config = tmp_path / "proofs.toml"
+    config.write_text(
+        '[[mutation]]\nfix = "f"\nchapters = ["01"]\nguards = ["t"]\nfile = "a.py"\nold = "x"\n'
+    )
+    with pytest.raises(proofs.ProofError, match="either old and new, or drop"):
+        proofs.load(config)
+
+
+def test_every_mutation_applies_to_its_chapters():
+    """Cheap check of the real list: chapters and guard files exist, every change applies."""
     from tools.chapters import chapters
 
     known = chapters()
@@ -78,6 +175,15 @@ def test_every_mutation_names_known_chapters_and_guard_files():
             assert number in known, mutation.fix
             for guard in mutation.guards:
                 assert (known[number] / guard.split("::")[0]).is_file(), (number, guard)
+            texts: dict[str, str] = {}
             for change in mutation.changes:
-                text = (known[number] / change.file).read_text()
-                assert text.count(change.old) == 1, (number, mutation.fix, change.old)
+                text = texts.get(change.file) or (known[number] / change.file).read_text()
+                texts[change.file] = proofs.mutate(text, change, number)
+
+
+def test_one_fix_may_be_removed_in_two_ways(tmp_path, chapter, capsys):
+    config = write_config(tmp_path, "tests/test_shout.py::test_shout_uppercases")
+    second = MUTATION.format(guard="tests/test_shout.py::test_shout_uppercases", old="+ '!'")
+    config.write_text(config.read_text() + second.replace('new = "word"', 'new = ""'))
+    assert proofs.run(config, {"01": chapter}, jobs=2) == 0
+    assert "2 of 2 removals caught" in capsys.readouterr().out

@@ -14,6 +14,7 @@ Registered in ``mkdocs.yml`` under ``hooks:``. Three jobs:
     stretch must be listed, so a listing never hides code it contains.
   - ``models.py:User.to_dict``: a method (or any name) inside a class, dedented.
   - ``hello.py:__main__``: the ``if __name__ == "__main__":`` block.
+  - ``tools/proofs.toml:the_fix_in_snake_case``: one ``[[mutation]]`` entry.
   - An assignment also takes the statements right below it (no blank line)
     that start with its name: ``app = Flask(__name__)`` brings the
     ``app.config.from_mapping(...)`` that finishes building it.
@@ -242,9 +243,23 @@ def read_source(root: Path, path: str, names: tuple[str, ...], label: str = "") 
     text = file.read_text("utf-8")
     if not names:
         return text
+    if path == "tools/proofs.toml":
+        return proof_entry(text, names, label)
     if not path.endswith(".py"):
         raise MissingName(f"{label}: only .py files can be included by name (include the file)")
     return source_of(text, names, label)
+
+
+def proof_entry(text: str, names: tuple[str, ...], where: str) -> str:
+    """The ``[[mutation]]`` of ``tools/proofs.toml`` whose fix, in snake_case, is the one name."""
+    wanted = names[0] if len(names) == 1 else ""
+    for chunk in re.split(r"(?m)^(?=\[\[mutation\]\]$)", text)[1:]:
+        # What follows the entry's last key (a comment heading the next group) is not its.
+        entry = re.sub(r"(?s)\n(?:#[^\n]*\n|\n)*\Z", "\n", chunk)
+        fix = tomllib.loads(entry)["mutation"][0]["fix"]
+        if re.sub(r"\W+", "_", fix).strip("_").lower() == wanted:
+            return entry
+    raise MissingName(f"{where}: no mutation whose fix reads {wanted!r}")
 
 
 def expand_includes(markdown: str, root: Path, where: str) -> str:

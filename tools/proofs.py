@@ -4,24 +4,31 @@
     python -m tools.proofs --only 405        the mutations whose fix names contain "405"
 
 For every mutation and every chapter it names, the runner copies the chapter to
-a temporary folder, makes the text replacements (each ``old`` must match exactly
-once, or the run stops), and runs only the named guard tests inside the copy,
+a temporary folder, makes its changes, and runs only the named guard tests inside the copy,
 with the copy first on ``sys.path`` (nothing is installed). Every guard must
 fail. A guard that passes with its fix removed proves nothing: the run fails.
 
 Before any mutation, each chapter's guards run once on an unchanged copy and
 must pass, so that a failure always comes from the mutation.
+
+A change is anchored, not positional: it names a function (found with ``ast``)
+and a snippet that must match exactly once inside it, whatever the spaces and
+line breaks around punctuation. ``drop`` turns the statement holding the
+snippet into ``pass``; ``old``/``new`` replace the snippet. A snippet that
+matches no time or several times stops the run: the list itself is wrong.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,14 +50,23 @@ PYTEST = ("-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-p", "no:hypot
 
 
 class ProofError(Exception):
-    """The mutation list itself is wrong: a replacement that does not match once, a typo."""
+    """The mutation list itself is wrong: a snippet that does not match once, a typo."""
+
+
+CHANGE_KEYS = {"file", "function", "old", "new", "drop"}
+MUTATION_KEYS = {"fix", "chapters", "guards", "change", "env", "files"} | CHANGE_KEYS
 
 
 @dataclass
 class Change:
+    """One edit: in ``file``, inside ``function`` (or the whole file), ``old`` becomes
+    ``new``; or ``drop``: the statement that contains the snippet becomes ``pass``."""
+
     file: str
-    old: str
-    new: str
+    function: str = ""
+    old: str = ""
+    new: str = ""
+    drop: str = ""
 
 
 @dataclass
@@ -63,19 +79,47 @@ class Mutation:
     files: dict[str, str] = field(default_factory=dict)
 
 
+def parse_change(fix: str, entry: dict, defaults: dict) -> Change:
+    fields = {**defaults, **entry}
+    unknown = set(entry) - CHANGE_KEYS
+    if unknown:
+        raise ProofError(f"{fix!r}: unknown keys {sorted(unknown)}")
+    if "file" not in fields:
+        raise ProofError(f"{fix!r}: a change names no file")
+    if ("drop" in fields) == ("old" in fields) or ("old" in fields) != ("new" in fields):
+        raise ProofError(f"{fix!r}: a change needs either old and new, or drop")
+    return Change(**fields)
+
+
 def load(path: Path) -> list[Mutation]:
     data = tomllib.loads(path.read_text("utf-8"))
-    return [
-        Mutation(
-            fix=entry["fix"],
-            chapters=entry["chapters"],
-            guards=entry["guards"],
-            changes=[Change(**change) for change in entry["change"]],
-            env=entry.get("env", {}),
-            files=entry.get("files", {}),
+    mutations = []
+    for entry in data["mutation"]:
+        fix = entry["fix"]
+        unknown = set(entry) - MUTATION_KEYS
+        if unknown:
+            raise ProofError(f"{fix!r}: unknown keys {sorted(unknown)}")
+        # The mutation's own file/function/old/new/drop: one change, or the
+        # defaults of the changes listed under `change`.
+        own = {key: entry[key] for key in CHANGE_KEYS if key in entry}
+        if "change" in entry:
+            defaults = {key: own.pop(key) for key in ("file", "function") if key in own}
+            if own:
+                raise ProofError(f"{fix!r}: {sorted(own)} go inside each change")
+            changes = [parse_change(fix, change, defaults) for change in entry["change"]]
+        else:
+            changes = [parse_change(fix, own, {})]
+        mutations.append(
+            Mutation(
+                fix=fix,
+                chapters=entry["chapters"],
+                guards=entry["guards"],
+                changes=changes,
+                env=entry.get("env", {}),
+                files=entry.get("files", {}),
+            )
         )
-        for entry in data["mutation"]
-    ]
+    return mutations
 
 
 def copy_chapter(source: Path, target: Path) -> Path:
@@ -83,17 +127,143 @@ def copy_chapter(source: Path, target: Path) -> Path:
     return target
 
 
+class Lines:
+    """Turn ast's (line, UTF-8 byte column) positions into offsets in the text."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines(keepends=True)
+        self.starts = [0]
+        for line in self.lines:
+            self.starts.append(self.starts[-1] + len(line))
+
+    def offset(self, lineno: int, col: int) -> int:
+        line = self.lines[lineno - 1] if lineno <= len(self.lines) else ""
+        return self.starts[lineno - 1] + len(line.encode()[:col].decode())
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        """Where ``node``'s source starts (its first decorator, if any) and ends."""
+        decorators = getattr(node, "decorator_list", [])
+        if decorators:
+            first = min(d.lineno for d in decorators)
+            line = self.lines[first - 1]
+            start = self.starts[first - 1] + len(line) - len(line.lstrip())
+        else:
+            start = self.offset(node.lineno, node.col_offset)
+        return start, self.offset(node.end_lineno, node.end_col_offset)
+
+
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def definitions(body: list[ast.stmt]):
+    """The functions and classes defined directly in ``body`` (also under if/try/with)."""
+    for node in body:
+        if isinstance(node, DEFINITIONS):
+            yield node
+        else:
+            for name in ("body", "orelse", "finalbody", "handlers"):
+                yield from definitions(getattr(node, name, []))
+
+
+def scope(tree: ast.Module, function: str, where: str) -> ast.AST:
+    """The node of ``function`` ("name" or "Class.method"), or the module for ""."""
+    node: ast.AST = tree
+    for part in function.split(".") if function else []:
+        found = [d for d in definitions(node.body) if d.name == part]
+        if len(found) != 1:
+            raise ProofError(f"{where}: {len(found)} definitions of {part!r}, not exactly one")
+        node = found[0]
+    return node
+
+
+def snippet_pattern(snippet: str) -> re.Pattern[str]:
+    """A regex for ``snippet`` that ignores how whitespace is laid out.
+
+    Spaces and line breaks may be added or removed around punctuation; between two
+    words at least one space stays. The snippet does not match inside a longer name.
+    """
+    text = snippet.strip()
+    if not text:
+        raise ProofError("an empty snippet")
+    out = [r"(?<!\w)" if text[0].isalnum() or text[0] == "_" else ""]
+    word = re.compile(r"\w")
+    previous = ""
+    gap = False
+    for char in text:
+        if char.isspace():
+            gap = True
+            continue
+        if previous:
+            both_words = bool(word.match(previous)) and bool(word.match(char))
+            if both_words:
+                out.append(r"\s+" if gap else "")
+            else:
+                out.append(r"\s*")
+        out.append(re.escape(char))
+        previous, gap = char, False
+    if word.match(previous):
+        out.append(r"(?!\w)")
+    return re.compile("".join(out))
+
+
+def find(text: str, lines: Lines, node: ast.AST, snippet: str, where: str) -> tuple[int, int]:
+    """The one place ``snippet`` matches inside ``node``'s source; anything else is an error."""
+    if isinstance(node, ast.Module):
+        start, end = 0, len(text)
+    else:  # the definition, up to the end of its last line (a comment included)
+        start, end = lines.span(node)
+        end = lines.starts[node.end_lineno]
+    matches = list(snippet_pattern(snippet).finditer(text, start, end))
+    if len(matches) != 1:
+        raise ProofError(f"{where}: {len(matches)} matches of {snippet!r}, not exactly one")
+    return matches[0].span()
+
+
+def indent_like(text: str, position: int, new: str) -> str:
+    """``new``, dedented, with its later lines indented like the line where it goes."""
+    line_start = text.rfind("\n", 0, position) + 1
+    indent = re.match(r"[ \t]*", text[line_start:]).group()
+    lines = textwrap.dedent(new.strip("\n")).split("\n")
+    if len(lines) == 1:
+        return lines[0].strip()
+    return "\n".join([lines[0], *(indent + line if line.strip() else "" for line in lines[1:])])
+
+
+def innermost_statement(node: ast.AST, start: int, end: int, lines: Lines) -> ast.stmt:
+    """The smallest statement under ``node`` whose source holds [start, end)."""
+    best = None
+    for child in ast.walk(node):
+        if isinstance(child, ast.stmt) and child is not node:
+            first, last = lines.span(child)
+            if first <= start and end <= last and (best is None or last - first < best[1]):
+                best = (child, last - first)
+    if best is None:
+        raise ProofError("the snippet is not inside a statement")
+    return best[0]
+
+
+def mutate(text: str, change: Change, where: str) -> str:
+    """Apply one change to a Python source."""
+    where = f"{where}/{change.file}" + (f" in {change.function}" if change.function else "")
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as error:
+        raise ProofError(f"{where}: not Python before this change ({error})") from error
+    lines = Lines(text)
+    node = scope(tree, change.function, where)
+    if change.drop:
+        start, end = find(text, lines, node, change.drop, where)
+        start, end = lines.span(innermost_statement(node, start, end, lines))
+        return text[:start] + "pass" + text[end:]
+    start, end = find(text, lines, node, change.old, where)
+    return text[:start] + indent_like(text, start, change.new) + text[end:]
+
+
 def apply(copy: Path, mutation: Mutation) -> None:
     for change in mutation.changes:
         path = copy / change.file
-        text = path.read_text("utf-8")
-        count = text.count(change.old)
-        if count != 1:
-            raise ProofError(
-                f"{mutation.fix!r}: {copy.name}/{change.file} has {count} matches "
-                f"of {change.old!r}, not exactly one"
-            )
-        path.write_text(text.replace(change.old, change.new), "utf-8")
+        where = f"{mutation.fix!r}: {copy.name}"
+        path.write_text(mutate(path.read_text("utf-8"), change, where), "utf-8")
     for name, content in mutation.files.items():
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
         (copy / name).write_text(content, "utf-8")
@@ -127,10 +297,11 @@ def run_guards(copy: Path, guards: list[str], env: dict[str, str]) -> dict[str, 
     return failed
 
 
-def prove(number: str, source: Path, mutation: Mutation, workdir: Path) -> list[str]:
+def prove(number: str, source: Path, mutation: Mutation, workdir: Path, job: int) -> list[str]:
     """Remove one fix from one chapter; return the guards that still passed."""
     slug = re.sub(r"\W+", "-", mutation.fix).strip("-")[:40]
-    copy = copy_chapter(source, workdir / f"{number}-{slug}")
+    # The job's number too: one fix may be removed in several ways.
+    copy = copy_chapter(source, workdir / f"{job:03}-{number}-{slug}")
     apply(copy, mutation)
     failed = run_guards(copy, mutation.guards, mutation.env)
     return [guard for guard, did_fail in failed.items() if not did_fail]
@@ -173,7 +344,10 @@ def run(
         if problems:
             print("\n".join(problems))
             return 1
-        results = pool.map(lambda job: prove(job[0], paths[job[0]], job[1], workdir), jobs_list)
+        results = pool.map(
+            lambda job: prove(job[1][0], paths[job[1][0]], job[1][1], workdir, job[0]),
+            enumerate(jobs_list),
+        )
         for (number, mutation), survivors in zip(jobs_list, results, strict=True):
             if survivors:
                 problems.append(f"{number}: {mutation.fix}: still passing: {survivors}")

@@ -17,6 +17,7 @@ from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from blog.db import Session
+from blog.errors import broke
 from blog.models import Token, User
 from blog.validation import LOGIN_FIELDS, json_body
 
@@ -127,8 +128,12 @@ def login() -> tuple[dict[str, Any], int, dict[str, str]]:
     )
     try:
         Session.commit()
-    except IntegrityError:  # the account was deleted since the password was checked
+    except IntegrityError as error:
         Session.rollback()
+        # The user's foreign key (the only one of tokens): the account was
+        # deleted since the password was checked. Any other failure is a 500.
+        if not broke(error, "foreign key", "tokens_user_id_fkey"):
+            raise
         unauthorized("Wrong username or password.")
     # The only time the token is ever shown: the server cannot show it again.
     # no-store: no cache between here and the client may keep a copy.

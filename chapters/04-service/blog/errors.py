@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Flask, current_app
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.wrappers import Response
 
@@ -37,6 +38,27 @@ def handle_unexpected_error(error: Exception) -> Response:
     """A bug: log the traceback for us, show nothing internal to the client."""
     current_app.logger.exception("Unhandled exception", exc_info=error)
     return handle_http_error(InternalServerError())
+
+
+def broke(error: IntegrityError, kind: str, constraint: str) -> bool:
+    """Whether a write failed on ``constraint``, a "foreign key" or "unique" one.
+
+    A view turns only the failure it expects into an answer; any other
+    integrity error is a bug or a damaged database, and stays a logged 500.
+    """
+    orig = error.orig
+    if hasattr(orig, "sqlstate"):  # PostgreSQL (psycopg) names the constraint
+        codes = {"foreign key": "23503", "unique": "23505"}
+        return orig.sqlstate == codes[kind] and orig.diag.constraint_name == constraint
+    # SQLite: "UNIQUE constraint failed: index 'uq_users_username_lower'" names an
+    # index; "FOREIGN KEY constraint failed" names nothing, so the caller's table
+    # must have that one foreign key.
+    name = getattr(orig, "sqlite_errorname", "")
+    if kind == "foreign key":
+        return name == "SQLITE_CONSTRAINT_FOREIGNKEY"
+    return name == "SQLITE_CONSTRAINT_UNIQUE" and bool(
+        re.search(rf"\bindex '{re.escape(constraint)}'$", str(orig))
+    )
 
 
 def init_app(app: Flask) -> None:

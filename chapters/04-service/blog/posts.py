@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from blog.auth import login_required, unauthorized
 from blog.db import Session
+from blog.errors import broke
 from blog.models import MAX_ID, Post
 from blog.pagination import keyset_page
 from blog.users import get_user_or_404
@@ -38,8 +39,12 @@ def create_post() -> tuple[dict[str, Any], int, dict[str, str]]:
         # author deleted meanwhile would be a 500 for a write that succeeded.
         created = post.to_dict()
         Session.commit()
-    except IntegrityError:  # the account was deleted after its token was checked
+    except IntegrityError as error:
         Session.rollback()
+        # The author's foreign key (the only one of posts): the account was
+        # deleted after its token was checked. Any other failure is a 500.
+        if not broke(error, "foreign key", "posts_user_id_fkey"):
+            raise
         unauthorized("The account no longer exists.", "invalid_token")
     return created, 201, {"Location": url_for("posts.get_post", post_id=created["id"])}
 

@@ -11,6 +11,7 @@ from werkzeug.security import generate_password_hash
 
 from blog.auth import login_required
 from blog.db import Session
+from blog.errors import broke
 from blog.models import MAX_ID, User
 from blog.pagination import keyset_page
 from blog.validation import USER_FIELDS, json_body
@@ -40,8 +41,11 @@ def create_user() -> tuple[dict[str, Any], int, dict[str, str]]:
         # its owner deleted meanwhile would be a 500 for a write that succeeded.
         account = user.to_account_dict()
         Session.commit()
-    except IntegrityError:  # another request took the name since our check
+    except IntegrityError as error:
         Session.rollback()
+        # Another request took the name since our check. Any other failure is a 500.
+        if not broke(error, "unique", "uq_users_username_lower"):
+            raise
         abort(409, taken)
     # Location names the new resource; without it a 201 means the request's URL (RFC 9110).
     return account, 201, {"Location": url_for("users.get_user", user_id=account["id"])}

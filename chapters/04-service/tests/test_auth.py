@@ -28,25 +28,33 @@ def write(client, headers):
     return client.post("/api/posts", json=POST, headers=headers)
 
 
+SEND = "Send 'Authorization: Bearer <token>'"
+MALFORMED = "The token is malformed."
+UNKNOWN = "The token is not valid"
+
+
 @pytest.mark.parametrize(
-    ("headers", "error"),
+    ("headers", "error", "message"),
     [
-        ({}, None),
-        ({"Authorization": ""}, None),
-        ({"Authorization": "Basic YWRhOnNlY3JldA=="}, None),
-        ({"Authorization": "Token abc"}, None),
-        ({"Authorization": "Bearer"}, "invalid_token"),
-        ({"Authorization": "Bearer "}, "invalid_token"),
-        ({"Authorization": "Bearer a=b"}, "invalid_token"),
-        ({"Authorization": "Bearer not a token"}, "invalid_token"),
-        ({"Authorization": "Bearer " + "A" * 43}, "invalid_token"),  # well-formed, unknown
-        ({"Authorization": "Bearer " + "A" * 5000}, "invalid_token"),
-        ({"Authorization": "Bearer " + "\u0661" * 43}, "invalid_token"),
+        ({}, None, SEND),
+        ({"Authorization": ""}, None, SEND),
+        ({"Authorization": "Basic YWRhOnNlY3JldA=="}, None, SEND),
+        ({"Authorization": "Token abc"}, None, SEND),
+        ({"Authorization": "Bearer"}, "invalid_token", MALFORMED),
+        ({"Authorization": "Bearer "}, "invalid_token", MALFORMED),
+        # Refused by their shape, before any lookup: the message says so.
+        ({"Authorization": "Bearer a=b"}, "invalid_token", MALFORMED),
+        ({"Authorization": "Bearer not a token"}, "invalid_token", MALFORMED),
+        ({"Authorization": "Bearer " + "A" * 5000}, "invalid_token", MALFORMED),
+        ({"Authorization": "Bearer " + "\u0661" * 43}, "invalid_token", MALFORMED),
+        ({"Authorization": "Bearer " + "A" * 43}, "invalid_token", UNKNOWN),  # well-formed
     ],
 )
-def test_writes_without_a_valid_token_are_401(client, count_rows, headers, error):
+def test_writes_without_a_valid_token_are_401(client, count_rows, headers, error, message):
     before = count_rows()
-    assert_401(write(client, headers), error)
+    response = write(client, headers)
+    assert_401(response, error)
+    assert response.json["message"].startswith(message)
     assert count_rows() == before
 
 

@@ -33,7 +33,7 @@ def user_body(**fields):
         ("[1, 2, 3]", 400, ["JSON object"]),
         ('"ada"', 400, ["JSON object"]),
         ("null", 400, ["JSON object"]),
-        ("[" * 5000 + "]" * 5000, 400, []),
+        ("[" * 5000 + "]" * 5000, 400, ["not valid JSON"]),  # nested past the recursion limit
         ('{"username": "ada"}', 400, ["Missing", "email", "password"]),
         ("{}", 400, ["Missing"]),
     ],

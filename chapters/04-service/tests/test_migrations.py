@@ -1,9 +1,11 @@
 """The migrations build the models' schema, go down and up again, and keep rows."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -13,11 +15,12 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import MetaData, String, create_engine, event, inspect, text
+from sqlalchemy import MetaData, String, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from blog import migrate
 from blog.db import Base, Session
+from conftest import POSTGRES_URL
 
 CHAPTER = Path(__file__).resolve().parent.parent
 
@@ -59,9 +62,87 @@ def model_tables(engine):
     return set(inspect(engine).get_table_names()) - {"alembic_version"}
 
 
-def test_the_migrations_build_the_models_schema(app, engine):
+def index_definitions(engine):
+    """Each index as the database stores it: on an expression too, which reflection skips."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            # The indexes of UNIQUE and PRIMARY KEY constraints have no SQL of their own.
+            query = (
+                "SELECT name, sql FROM sqlite_master"
+                " WHERE type = 'index' AND sql IS NOT NULL AND tbl_name != 'alembic_version'"
+            )
+        else:
+            query = (
+                "SELECT indexname, indexdef FROM pg_indexes"
+                " WHERE schemaname = current_schema() AND tablename != 'alembic_version'"
+            )
+        rows = connection.execute(text(query)).all()
+    # PostgreSQL writes the schema before the table name: "ON test_1a2b.users".
+    return {name: re.sub(r" ON \S+\.", " ON ", sql) for name, sql in rows}
+
+
+def schema(engine):
+    """Tables, columns, keys and indexes, as the database reports them.
+
+    Constraint names are left out: SQLite's batch copies name constraints that
+    the first tables left unnamed, and nothing depends on those names there.
+    """
+    inspector = inspect(engine)
+    return {
+        "indexes": index_definitions(engine),
+        **{
+            table: {
+                "columns": sorted(
+                    (c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)
+                ),
+                "primary key": inspector.get_pk_constraint(table)["constrained_columns"],
+                "foreign keys": sorted(
+                    (
+                        tuple(fk["constrained_columns"]),
+                        fk["referred_table"],
+                        tuple(fk["referred_columns"]),
+                        fk["options"].get("ondelete"),
+                    )
+                    for fk in inspector.get_foreign_keys(table)
+                ),
+                "unique": sorted(
+                    tuple(uc["column_names"]) for uc in inspector.get_unique_constraints(table)
+                ),
+            }
+            for table in sorted(model_tables(engine))
+        },
+    }
+
+
+@pytest.fixture
+def second_engine(database_url, tmp_path):
+    """A second empty database of the same kind, to build a schema to compare with."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url.set(database=str(tmp_path / "second.sqlite")))
+        yield engine
+        engine.dispose()
+        return
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {name}"))
+    engine = create_engine(f"{POSTGRES_URL}?options=-csearch_path%3D{name}")
+    yield engine
+    engine.dispose()
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {name} CASCADE"))
+    admin.dispose()
+
+
+def test_the_migrations_build_the_models_schema(app, engine, second_engine):
     assert model_tables(engine) == set(Base.metadata.tables)
     assert differences(engine) == []
+    # Autogenerate skips indexes on expressions on SQLite, lower(username) among
+    # them: compare with what create_all() makes from the models, index by index.
+    Base.metadata.create_all(second_engine)
+    assert schema(engine) == schema(second_engine)
+    assert "lower(" in schema(engine)["indexes"]["uq_users_username_lower"]
 
 
 def test_the_models_never_reuse_ids_either(tmp_path):
@@ -98,15 +179,23 @@ def test_init_db_twice_changes_nothing(flask_command, count_rows):
     assert count_rows() == before
 
 
-def test_down_one_revision_and_up_again(app, engine, flask_command):
+def test_down_one_revision_and_up_again(app, engine, flask_command, second_engine):
     flask_command("seed")
+    head = schema(engine)
     before = dump(engine, model_tables(engine))
     migrate.downgrade(engine, "-1")
+    # The schema is the previous revision's, foreign keys included: the same
+    # as a new database upgraded only that far.
+    with engine.connect() as connection:
+        (previous,) = migrate.current_revisions(connection)
+    migrate.upgrade(second_engine, previous)
+    assert schema(engine) == schema(second_engine)
     # The tables and columns the previous revision has keep their rows.
     older = dump(engine, model_tables(engine))
     assert older == {table: project(before[table], older[table]) for table in older}
     migrate.upgrade(engine)
     assert differences(engine) == []
+    assert schema(engine) == head
     after = dump(engine, older)
     assert {table: project(after[table], older[table]) for table in older} == older
 
@@ -137,6 +226,25 @@ def test_a_database_made_before_migrations_is_adopted(empty_app):
         assert migrate.current_revisions(connection) == migrate.head_revisions()
     after = dump(engine, ["users", "posts"])
     assert {table: project(after[table], before[table]) for table in before} == before
+
+
+def test_usernames_that_differ_only_in_case_stop_the_upgrade_before_it_changes_anything(
+    empty_app,
+):
+    engine = Session.get_bind()
+    migrate.upgrade(engine, migrate.BASELINE)
+    with engine.begin() as connection:
+        connection.execute(text(INSERT_USER))
+        connection.execute(text("INSERT INTO users (username, email) VALUES ('Ada', 'a@b.io')"))
+    before = schema(engine), dump(engine, ["users", "posts"])
+    # The message names the clash; without the check, the unique index would
+    # fail with a bare IntegrityError, after SQLite's batch copy had begun.
+    with pytest.raises(RuntimeError, match=r"differ only in case: ada\.$"):
+        migrate.upgrade(engine)
+    assert (schema(engine), dump(engine, ["users", "posts"])) == before
+    assert set(inspect(engine).get_table_names()) == {"alembic_version", "users", "posts"}
+    with engine.connect() as connection:
+        assert migrate.current_revisions(connection) == {migrate.BASELINE}
 
 
 def test_unknown_tables_without_history_are_refused(empty_app):
