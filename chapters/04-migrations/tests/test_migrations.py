@@ -307,7 +307,10 @@ def index_names(engine, table):
     if engine.dialect.name == "sqlite":
         query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :table"
     else:
-        query = "SELECT indexname FROM pg_indexes WHERE tablename = :table AND schemaname = current_schema()"
+        query = (
+            "SELECT indexname FROM pg_indexes"
+            " WHERE tablename = :table AND schemaname = current_schema()"
+        )
     with engine.connect() as connection:
         return set(connection.execute(text(query), {"table": table}).scalars())
 
