@@ -1,0 +1,104 @@
+"""Database chores as ``flask`` commands: run once, on purpose, never at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from alembic.util import CommandError
+from flask import Flask
+from sqlalchemy import func, select, text
+
+from blog import migrate
+from blog.db import Session
+from blog.models import Post, User
+
+SEED_USERS = {
+    "ada": ("ada@example.com", "Notes on the analytical engine"),
+    "grace": ("grace@example.com", "Finding the first bug"),
+    "linus": ("linus@example.com", "Just a hobby project"),
+}
+
+
+@click.command("init-db")
+@click.option("--drop", is_flag=True, help="Delete every table first (asks to confirm).")
+def init_db_command(drop: bool) -> None:
+    """Upgrade the database to the newest schema (alembic upgrade head). Rows are kept."""
+    engine = Session.get_bind()
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite and engine.url.database:
+        # Create the file for your user only, before SQLite creates it readable
+        # by all; its -wal and -shm files take the same permissions.
+        Path(engine.url.database).touch(mode=0o600)
+    try:
+        if drop:
+            click.confirm("This deletes every row in the database. Continue?", abort=True)
+            migrate.downgrade(engine, "base")
+        migrate.upgrade(engine)
+    except CommandError as error:  # data or history the migrations can't take: say what
+        raise click.ClickException(str(error)) from None
+    if sqlite:
+        # WAL lets readers work while one writer writes. It is stored in the
+        # database file, so it is set once here, not on every connection.
+        with engine.connect() as connection:
+            connection.execute(text("PRAGMA journal_mode=WAL"))
+    with engine.connect() as connection:
+        revision = ", ".join(sorted(migrate.current_revisions(connection)))
+    click.echo(f"Initialized the database at {engine.url!r}: schema at revision {revision}.")
+
+
+@click.command("seed")
+def seed_command() -> None:
+    """Add the demo users and posts. Safe to run twice: existing users are skipped."""
+    added = 0
+    for username, (email, title) in SEED_USERS.items():
+        # Case-blind, like the unique index: a registered "Ada" is the demo "ada".
+        if Session.scalar(select(User).where(func.lower(User.username) == username)) is None:
+            user = User(username=username, email=email)
+            user.posts.append(Post(title=title, body=f"A first post by {username}."))
+            Session.add(user)
+            added += 1
+    Session.commit()
+    click.echo(f"Seeded {added} new user(s); {len(SEED_USERS) - added} already there.")
+
+
+@click.command("rename-user")
+@click.argument("old")
+@click.argument("new")
+def rename_user_command(old: str, new: str) -> None:
+    """Rename the user OLD (exact case) to NEW, e.g. to resolve "ada" and "Ada"."""
+    user = Session.scalar(select(User).filter_by(username=old))
+    if user is None:
+        raise click.ClickException(f"There is no user {old!r}.")
+    taken = select(User.id).where(func.lower(User.username) == new.lower(), User.id != user.id)
+    if Session.scalar(taken) is not None:
+        raise click.ClickException(f"The username {new!r} is taken.")
+    user.username = new
+    Session.commit()
+    click.echo(f"Renamed {old!r} to {new!r}.")
+
+
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(target: Path) -> None:
+    """Copy the live SQLite database to TARGET, consistent even while it serves."""
+    engine = Session.get_bind()
+    if engine.dialect.name != "sqlite":
+        raise click.ClickException(f"{engine.dialect.name}: use the server's own tool (pg_dump).")
+    try:
+        # An empty file for your user only: the copy holds the same private rows.
+        target.touch(mode=0o600, exist_ok=False)
+    except FileExistsError:
+        raise click.ClickException(f"{target} exists; a backup goes to a new file.") from None
+    # Copying the file with cp misses what is still in the -wal file and can catch
+    # a page mid-write. VACUUM INTO reads one snapshot, in a transaction.
+    with engine.connect() as connection:
+        connection.exec_driver_sql("VACUUM INTO ?", (str(target),))
+    click.echo(f"Backed up {engine.url.database} to {target}.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(init_db_command)
+    app.cli.add_command(seed_command)
+    app.cli.add_command(rename_user_command)
+    app.cli.add_command(backup_command)

@@ -1,0 +1,127 @@
+"""Both servers, for real on a free port: `gunicorn` (with gunicorn.conf.py) and `flask run`."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+# gunicorn reads gunicorn.conf.py from the folder it starts in, like a reader would.
+CHAPTER = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(url, method="GET", body=None, headers=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read()
+    except OSError:  # not listening yet
+        return None, b""
+
+
+@pytest.fixture(params=["gunicorn", "flask run"])
+def server(request, tmp_path, database_url):
+    env = {
+        **os.environ,
+        "FLASK_SECRET_KEY": "a-real-secret-of-some-length",
+        "FLASK_DATABASE_URL": database_url,
+    }
+    # Tables and demo rows come from the CLI, once, before any worker starts.
+    for command in (["init-db"], ["seed"]):
+        subprocess.run([BIN / "flask", "--app", "blog", *command], env=env, check=True)
+    port = free_port()
+    commands = {
+        "gunicorn": [BIN / "gunicorn", "--bind", f"127.0.0.1:{port}"],
+        "flask run": [BIN / "flask", "--app", "blog", "run", "--port", str(port)],
+    }
+    log = tmp_path / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            commands[request.param],
+            cwd=CHAPTER,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while call(base + "/")[0] != 200:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"{request.param} did not start:\n{log.read_text()}")
+        time.sleep(0.1)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_server_serves_every_route(server):
+    assert call(server + "/")[0] == 200
+    status, body = call(server + "/users")
+    assert status == 200
+    assert [u["username"] for u in json.loads(body)] == ["ada", "grace", "linus"]
+    status, body = call(server + "/users", "POST", {"username": "mary", "email": "m@b.io"})
+    assert status == 201
+    user_id = json.loads(body)["id"]
+    assert call(f"{server}/users/{user_id}")[0] == 200
+    status, body = call(f"{server}/users/{user_id}/posts", "POST", {"title": "T", "body": "B"})
+    assert status == 201
+    assert len(json.loads(call(f"{server}/users/{user_id}/posts")[1])) == 1
+    status, body = call(server + "/users/999")
+    assert status == 404
+    assert json.loads(body)["error"] == "Not Found"
+    # gunicorn.conf.py trusts no SCRIPT_NAME header, and the page escapes it anyway.
+    status, body = call(server + "/", headers={"SCRIPT_NAME": '/x"><script>alert(1)</script>'})
+    assert (status, b"<script>" in body) == (200, False)
+    assert b'href="/users"' in body  # the header did not move the app's URLs
+
+
+def test_a_broken_chunked_body_is_a_400(server, tmp_path):
+    # The server decodes the chunks while the app reads them, and raises an error
+    # of its own for a malformed one: gunicorn's is no OSError, nor an HTTP error.
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            b"POST /users HTTP/1.1\r\nHost: blog\r\nConnection: close\r\n"
+            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"zz\r\n{}\r\n0\r\n\r\n"
+        )
+        answer = connection.makefile("rb").read().decode()
+    head, _, body = answer.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 400"), answer
+    assert json.loads(body)["error"] == "Bad Request"
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
+
+
+def test_gunicorn_refuses_to_start_without_a_secret(database_url):
+    # Empty, so that no key in instance/config.py can stand in for it.
+    env = {**os.environ, "FLASK_SECRET_KEY": "", "FLASK_DATABASE_URL": database_url}
+    result = subprocess.run(
+        [BIN / "gunicorn", "--bind", f"127.0.0.1:{free_port()}"],
+        cwd=CHAPTER,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
