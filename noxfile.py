@@ -59,7 +59,7 @@ nox.options.sessions = [
     "lint",
     *(f"chapter-{number}" for number in CHAPTERS),
     *(f"chapter-{number}-postgres" for number in POSTGRES_CHAPTERS),
-    "schemathesis-04",
+    "schemathesis-05",
     "pitfalls",
     "docs",
     "repo",
@@ -152,10 +152,10 @@ for number in POSTGRES_CHAPTERS:
     make_postgres_session(number)
 
 
-@nox.session(name="schemathesis-04")
-def schemathesis_04(session: nox.Session) -> None:
-    """Run chapter 04 under gunicorn and fuzz it against its OpenAPI document."""
-    path = install_chapter(session, "04")
+@nox.session(name="schemathesis-05")
+def schemathesis_05(session: nox.Session) -> None:
+    """Run chapter 05 under gunicorn and fuzz it against its OpenAPI document."""
+    path = install_chapter(session, "05")
     session.install("schemathesis", *CONSTRAINTS, env=SESSION_ENV)
     session.run("python", str(ROOT / "tools/fuzz_api.py"), str(path), *session.posargs)
 
@@ -178,7 +178,7 @@ def repo(session: nox.Session) -> None:
 
 
 # The chapters' dependencies: the demonstrations run chapter code from its folder
-# (every package from 02 on is called `blog`, so none is installed). Chapter 04
+# (every package from 02 on is called `blog`, so none is installed). Chapters 04 and 05
 # also validates e-mail addresses, migrates with Alembic and runs under gunicorn.
 PITFALLS_REQUIREMENTS = (
     *("Flask", "Flask-SQLAlchemy", "SQLAlchemy", "python-dotenv", "pytest"),

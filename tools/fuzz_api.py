@@ -1,6 +1,6 @@
 """Fuzz a chapter's running API against its own OpenAPI document with schemathesis.
 
-    python tools/fuzz_api.py chapters/04-service [extra schemathesis options]
+    python tools/fuzz_api.py chapters/05-service [extra schemathesis options]
 
 Starts the chapter under gunicorn (its gunicorn.conf.py) on a new SQLite file,
 registers an account and logs in, then runs ``schemathesis run`` with that

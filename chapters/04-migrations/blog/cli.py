@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from alembic.util import CommandError
 from flask import Flask
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from blog import migrate
 from blog.db import Session
@@ -66,14 +66,18 @@ def seed_command() -> None:
 @click.argument("old")
 @click.argument("new")
 def rename_user_command(old: str, new: str) -> None:
-    """Rename the user OLD (exact case) to NEW, e.g. to resolve "ada" and "Ada"."""
-    user = Session.scalar(select(User).filter_by(username=old))
-    if user is None:
+    """Rename the user OLD (exact case) to NEW, e.g. to resolve "ada" and "Ada".
+
+    It reads and writes the username column only, so it works on a database
+    whose upgrade stopped on such names: that is when it is needed.
+    """
+    user_id = Session.scalar(select(User.id).filter_by(username=old))
+    if user_id is None:
         raise click.ClickException(f"There is no user {old!r}.")
-    taken = select(User.id).where(func.lower(User.username) == new.lower(), User.id != user.id)
+    taken = select(User.id).where(func.lower(User.username) == new.lower(), User.id != user_id)
     if Session.scalar(taken) is not None:
         raise click.ClickException(f"The username {new!r} is taken.")
-    user.username = new
+    Session.execute(update(User).where(User.id == user_id).values(username=new))
     Session.commit()
     click.echo(f"Renamed {old!r} to {new!r}.")
 

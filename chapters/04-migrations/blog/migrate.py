@@ -70,7 +70,7 @@ def schema_problem(current: set[str], head: set[str]) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the migrations up to ``revision``, in one transaction; ``flask init-db`` calls this."""
-    with all_or_nothing(engine) as connection:
+    with engine.connect() as connection, all_or_nothing(connection):
         config = alembic_config(connection)
         if is_unversioned_baseline(connection):
             command.stamp(config, BASELINE)
@@ -78,7 +78,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with all_or_nothing(engine) as connection:
+    with engine.connect() as connection, all_or_nothing(connection):
         config = alembic_config(connection)
         if is_unversioned_baseline(connection):
             command.stamp(config, BASELINE)
@@ -86,8 +86,8 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 @contextmanager
-def all_or_nothing(engine: Engine) -> Iterator[Connection]:
-    """A connection whose DDL and rows commit together or not at all.
+def all_or_nothing(connection: Connection) -> Iterator[None]:
+    """One transaction on ``connection`` whose DDL and rows commit together or not at all.
 
     PostgreSQL runs DDL in transactions as it is. Python's sqlite3 driver opens
     a transaction only before INSERT, UPDATE or DELETE, so a CREATE TABLE before
@@ -95,20 +95,19 @@ def all_or_nothing(engine: Engine) -> Iterator[Connection]:
     behind. Here the driver is told to keep out and the transaction starts with
     an explicit BEGIN; on this connection only, since the app's own need no change.
     """
-    with engine.connect() as connection:
-        if connection.dialect.name != "sqlite":
-            with connection.begin():
-                yield connection
-            return
-        driver = connection.connection.driver_connection
-        default = driver.isolation_level
-        driver.isolation_level = None  # the driver sends no BEGIN or COMMIT of its own
-        try:
-            with connection.begin():
-                connection.exec_driver_sql("BEGIN")
-                yield connection
-        finally:
-            driver.isolation_level = default
+    if connection.dialect.name != "sqlite":
+        with connection.begin():
+            yield
+        return
+    driver = connection.connection.driver_connection
+    default = driver.isolation_level
+    driver.isolation_level = None  # the driver sends no BEGIN or COMMIT of its own
+    try:
+        with connection.begin():
+            connection.exec_driver_sql("BEGIN")
+            yield
+    finally:
+        driver.isolation_level = default
 
 
 def is_unversioned_baseline(connection: Connection) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from alembic.util import CommandError
 from flask import Flask
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 
 from blog import migrate
 from blog.auth import utcnow
@@ -30,10 +31,13 @@ def init_db_command(drop: bool) -> None:
         # Create the file for your user only, before SQLite creates it readable
         # by all; its -wal and -shm files take the same permissions.
         Path(engine.url.database).touch(mode=0o600)
-    if drop:
-        click.confirm("This deletes every row in the database. Continue?", abort=True)
-        migrate.downgrade(engine, "base")
-    migrate.upgrade(engine)
+    try:
+        if drop:
+            click.confirm("This deletes every row in the database. Continue?", abort=True)
+            migrate.downgrade(engine, "base")
+        migrate.upgrade(engine)
+    except CommandError as error:  # data or history the migrations can't take: say what
+        raise click.ClickException(str(error)) from None
     if sqlite:
         # WAL lets readers work while one writer writes. It is stored in the
         # database file, so it is set once here, not on every connection.
@@ -62,6 +66,45 @@ def seed_command() -> None:
     click.echo(f"Seeded {added} new user(s); {len(SEED_USERS) - added} already there.")
 
 
+@click.command("rename-user")
+@click.argument("old")
+@click.argument("new")
+def rename_user_command(old: str, new: str) -> None:
+    """Rename the user OLD (exact case) to NEW, e.g. to resolve "ada" and "Ada".
+
+    It reads and writes the username column only, so it works on a database
+    whose upgrade stopped on such names: that is when it is needed.
+    """
+    user_id = Session.scalar(select(User.id).filter_by(username=old))
+    if user_id is None:
+        raise click.ClickException(f"There is no user {old!r}.")
+    taken = select(User.id).where(func.lower(User.username) == new.lower(), User.id != user_id)
+    if Session.scalar(taken) is not None:
+        raise click.ClickException(f"The username {new!r} is taken.")
+    Session.execute(update(User).where(User.id == user_id).values(username=new))
+    Session.commit()
+    click.echo(f"Renamed {old!r} to {new!r}.")
+
+
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(target: Path) -> None:
+    """Copy the live SQLite database to TARGET, consistent even while it serves."""
+    engine = Session.get_bind()
+    if engine.dialect.name != "sqlite":
+        raise click.ClickException(f"{engine.dialect.name}: use the server's own tool (pg_dump).")
+    try:
+        # An empty file for your user only: the copy holds the same private rows.
+        target.touch(mode=0o600, exist_ok=False)
+    except FileExistsError:
+        raise click.ClickException(f"{target} exists; a backup goes to a new file.") from None
+    # Copying the file with cp misses what is still in the -wal file and can catch
+    # a page mid-write. VACUUM INTO reads one snapshot, in a transaction.
+    with engine.connect() as connection:
+        connection.exec_driver_sql("VACUUM INTO ?", (str(target),))
+    click.echo(f"Backed up {engine.url.database} to {target}.")
+
+
 @click.command("delete-expired-tokens")
 def delete_expired_tokens_command() -> None:
     """Delete the tokens that have expired. Run it periodically, e.g. daily from cron.
@@ -77,4 +120,6 @@ def delete_expired_tokens_command() -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(init_db_command)
     app.cli.add_command(seed_command)
+    app.cli.add_command(rename_user_command)
+    app.cli.add_command(backup_command)
     app.cli.add_command(delete_expired_tokens_command)

@@ -15,6 +15,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, inspect
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -68,25 +69,52 @@ def schema_problem(current: set[str], head: set[str]) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Run the migrations up to ``revision``; ``flask init-db`` calls this."""
-    with engine.connect() as connection, foreign_keys_off(connection), connection.begin():
+    """Run the migrations up to ``revision``, in one transaction; ``flask init-db`` calls this."""
+    with engine.connect() as connection, foreign_keys_off(connection), all_or_nothing(connection):
         config = alembic_config(connection)
         if is_unversioned_baseline(connection):
             command.stamp(config, BASELINE)
         command.upgrade(config, revision)
+        refuse_broken_references(connection, "The migration left rows pointing nowhere")
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with engine.connect() as connection, foreign_keys_off(connection), connection.begin():
+    with engine.connect() as connection, foreign_keys_off(connection), all_or_nothing(connection):
         config = alembic_config(connection)
         if is_unversioned_baseline(connection):
             command.stamp(config, BASELINE)
         command.downgrade(config, revision)
+        refuse_broken_references(connection, "The migration left rows pointing nowhere")
+
+
+@contextmanager
+def all_or_nothing(connection: Connection) -> Iterator[None]:
+    """One transaction on ``connection`` whose DDL and rows commit together or not at all.
+
+    PostgreSQL runs DDL in transactions as it is. Python's sqlite3 driver opens
+    a transaction only before INSERT, UPDATE or DELETE, so a CREATE TABLE before
+    them commits at once, and a migration that fails later leaves that table
+    behind. Here the driver is told to keep out and the transaction starts with
+    an explicit BEGIN; on this connection only, since the app's own need no change.
+    """
+    if connection.dialect.name != "sqlite":
+        with connection.begin():
+            yield
+        return
+    driver = connection.connection.driver_connection
+    default = driver.isolation_level
+    driver.isolation_level = None  # the driver sends no BEGIN or COMMIT of its own
+    try:
+        with connection.begin():
+            connection.exec_driver_sql("BEGIN")
+            yield
+    finally:
+        driver.isolation_level = default
 
 
 @contextmanager
 def foreign_keys_off(connection: Connection) -> Iterator[None]:
-    """On SQLite, migrate with foreign keys off; check every reference before and after.
+    """On SQLite, migrate with foreign keys off, after checking every reference.
 
     Batch mode drops a table and renames a copy into its place. With foreign
     keys on, dropping ``users`` first deletes its rows: that fails while posts
@@ -98,22 +126,30 @@ def foreign_keys_off(connection: Connection) -> Iterator[None]:
         return
     # Rows that already point nowhere would be blamed on the migration, after
     # it ran: refuse them first, while the database is unchanged.
-    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    refuse_broken_references(connection, "Rows point nowhere; fix them, then migrate")
     connection.rollback()
-    if broken:
-        raise RuntimeError(f"Rows point nowhere; fix them, then migrate: {broken[:5]}")
     was_on = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
     connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
     connection.commit()
     try:
         yield
-        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
-        if broken:
-            raise RuntimeError(f"The migration left rows pointing nowhere: {broken[:5]}")
     finally:
         connection.rollback()
         connection.exec_driver_sql(f"PRAGMA foreign_keys = {'ON' if was_on else 'OFF'}")
         connection.commit()
+
+
+def refuse_broken_references(connection: Connection, problem: str) -> None:
+    """On SQLite, stop when a row points at a row that does not exist.
+
+    Called inside the migration's transaction too, so a migration that broke a
+    reference is rolled back whole. PostgreSQL checks every reference itself.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise CommandError(f"{problem}: {broken[:5]}")
 
 
 def is_unversioned_baseline(connection: Connection) -> bool:
@@ -131,7 +167,7 @@ def is_unversioned_baseline(connection: Connection) -> bool:
         return False
     found = {table: {c["name"] for c in inspector.get_columns(table)} for table in tables}
     if found != BASELINE_TABLES:
-        raise RuntimeError(
+        raise CommandError(
             f"The database has tables ({', '.join(sorted(tables))}) but no migration "
             "history, and they are not the ones the first revision creates. Compare "
             "them with blog/migrations/versions/, then mark the matching revision "

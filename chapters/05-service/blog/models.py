@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, func
@@ -62,11 +62,17 @@ class Post(Base):
     # One user's posts in id order, straight from the index: a page of them is a
     # range scan on (user_id, id), however many posts the user has.
     __table_args__ = (Index("ix_posts_user_id_id", "user_id", "id"), NEVER_REUSE_IDS)
+    # Read the database's defaults back in the INSERT itself (RETURNING), so
+    # created_at is known after a commit without another SELECT.
+    __mapper_args__ = {"eager_defaults": True}
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    # Filled by the database, so every writer agrees on the clock, including
+    # the previous release during a deploy (its INSERTs don't name the column).
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     author: Mapped[User] = relationship(back_populates="posts")
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,6 +81,7 @@ class Post(Base):
             "user_id": self.user_id,
             "title": self.title,
             "body": self.body,
+            "created_at": utc_timestamp(self.created_at),
         }
 
 
@@ -90,3 +97,14 @@ class Token(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+def utc_timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC, to the second, the same from both databases.
+
+    PostgreSQL returns an aware datetime in the session's time zone; SQLite
+    stores CURRENT_TIMESTAMP as UTC text without a zone, read back as naive.
+    """
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")

@@ -290,8 +290,9 @@ DOCUMENT: dict[str, Any] = {
                     "user_id": {"type": "integer"},
                     "title": {"type": "string"},
                     "body": {"type": "string"},
+                    "created_at": {"type": "string", "format": "date-time"},
                 },
-                "required": ["id", "user_id", "title", "body"],
+                "required": ["id", "user_id", "title", "body", "created_at"],
                 "additionalProperties": False,
             },
             "UserPage": {

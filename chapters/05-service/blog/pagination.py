@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, request, url_for
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import ColumnElement, Row, Select
 
 from blog.db import Session
 from blog.models import MAX_ID
@@ -14,7 +15,13 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
 
-def keyset_page(query: Select, key: ColumnElement[int], endpoint: str, **values: Any) -> dict:
+def keyset_page(
+    query: Select,
+    key: ColumnElement[int],
+    endpoint: str,
+    to_item: Callable[[Row], dict[str, Any]] = Row._asdict,
+    **values: Any,
+) -> dict:
     """One page of ``query`` in ``key`` order, and the URL of the next page (or None).
 
     ``?after=<id>`` continues where the last page ended. Reading ``limit + 1``
@@ -24,7 +31,7 @@ def keyset_page(query: Select, key: ColumnElement[int], endpoint: str, **values:
     limit = query_int("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     after = query_int("after", 0, 0, MAX_ID)
     rows = Session.execute(query.where(key > after).order_by(key).limit(limit + 1)).all()
-    items = [row._asdict() for row in rows[:limit]]
+    items = [to_item(row) for row in rows[:limit]]
     next_url = None
     if len(rows) > limit:
         next_url = url_for(endpoint, **values, limit=limit, after=items[-1]["id"])

@@ -23,8 +23,11 @@ bp = Blueprint("posts", __name__)
 @bp.get("/users/<id:user_id>/posts")
 def list_posts(user_id: int) -> dict[str, Any]:
     get_user_or_404(user_id)
-    query = select(Post.id, Post.user_id, Post.title, Post.body).where(Post.user_id == user_id)
-    return keyset_page(query, Post.id, "posts.list_posts", user_id=user_id)
+    query = select(Post).where(Post.user_id == user_id)
+    # Each item as Post.to_dict() writes it: one place says what a post looks like.
+    return keyset_page(
+        query, Post.id, "posts.list_posts", lambda row: row.Post.to_dict(), user_id=user_id
+    )
 
 
 @bp.post("/posts")

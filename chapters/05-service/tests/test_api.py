@@ -83,7 +83,13 @@ def test_me_shows_the_own_account(client, ada):
 
 def test_create_read_and_list_posts(client, ada):
     post = create_post(client, ada)
-    assert post == {"id": post["id"], "user_id": ada.id, "title": "Hello", "body": "First post."}
+    assert post == {
+        "id": post["id"],
+        "user_id": ada.id,
+        "title": "Hello",
+        "body": "First post.",
+        "created_at": post["created_at"],
+    }
     assert client.get(f"/api/posts/{post['id']}").json == post
     assert client.get(f"/api/users/{ada.id}/posts").json == {"items": [post], "next": None}
 

@@ -189,7 +189,13 @@ def test_a_post_deleted_just_after_its_commit_is_still_a_201(client, engine, ada
         if event.contains(Session.session_factory, "after_commit", delete_the_posts):
             event.remove(Session.session_factory, "after_commit", delete_the_posts)
     assert response.status_code == 201, response.json
-    assert response.json == {"id": 1, "user_id": ada.id, "title": "T", "body": "B"}
+    assert response.json == {
+        "id": 1,
+        "user_id": ada.id,
+        "title": "T",
+        "body": "B",
+        "created_at": response.json["created_at"],
+    }
     assert response.headers["Location"] == "/api/posts/1"
 
 

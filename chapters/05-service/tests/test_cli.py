@@ -91,3 +91,42 @@ def test_init_db_makes_a_private_file_in_wal_mode(tmp_path):
     connection.close()
     Session.remove()
     Session.get_bind().dispose()
+
+
+def usernames(client):
+    return [user["username"] for user in client.get("/api/users").json["items"]]
+
+
+def test_rename_user(flask_command, client, register):
+    register("Ada")
+    result = flask_command("rename-user", "Ada", "ada")
+    assert result.exit_code == 0, result.output
+    assert usernames(client) == ["ada"]
+
+
+def test_rename_user_refuses_a_missing_user_and_a_taken_name(flask_command, client, ada, grace):
+    missing = flask_command("rename-user", "linus", "torvalds")
+    assert (missing.exit_code, missing.output) == (1, "Error: There is no user 'linus'.\n")
+    taken = flask_command("rename-user", "grace", "ADA")
+    assert (taken.exit_code, taken.output) == (1, "Error: The username 'ADA' is taken.\n")
+    assert usernames(client) == ["ada", "grace"]
+
+
+def test_backup_copies_what_the_wal_holds_into_a_private_file(tmp_path):
+    live = tmp_path / "live.sqlite"
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{live}"})
+    with app.app_context():
+        runner = app.test_cli_runner()
+        assert runner.invoke(args=["init-db"]).exit_code == 0
+        assert runner.invoke(args=["seed"]).exit_code == 0
+        result = runner.invoke(args=["backup", str(tmp_path / "backup.sqlite")])
+        again = runner.invoke(args=["backup", str(tmp_path / "backup.sqlite")])
+    Session.remove()
+    Session.get_bind().dispose()
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE((tmp_path / "backup.sqlite").stat().st_mode) == 0o600
+    connection = sqlite3.connect(tmp_path / "backup.sqlite")
+    assert connection.execute("SELECT count(*) FROM users").fetchone() == (3,)
+    connection.close()
+    assert again.exit_code == 1
+    assert "exists; a backup goes to a new file" in again.output

@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import MetaData, String, create_engine, event, inspect, make_url, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from blog import migrate
 from blog.db import Base, Session
@@ -228,30 +228,44 @@ def test_a_database_made_before_migrations_is_adopted(empty_app):
     assert {table: project(after[table], before[table]) for table in before} == before
 
 
-def test_usernames_that_differ_only_in_case_stop_the_upgrade_before_it_changes_anything(
-    empty_app,
-):
+def test_usernames_that_differ_only_in_case_stop_the_upgrade_with_a_message(empty_app):
+    def flask_command(*args):
+        with empty_app.app_context():
+            return empty_app.test_cli_runner().invoke(args=list(args))
+
     engine = Session.get_bind()
     migrate.upgrade(engine, migrate.BASELINE)
     with engine.begin() as connection:
-        connection.execute(text(INSERT_USER))
-        connection.execute(text("INSERT INTO users (username, email) VALUES ('Ada', 'a@b.io')"))
-    before = schema(engine), dump(engine, ["users", "posts"])
-    # The message names the clash; without the check, the unique index would
-    # fail with a bare IntegrityError, after SQLite's batch copy had begun.
-    with pytest.raises(RuntimeError, match=r"differ only in case: ada\.$"):
-        migrate.upgrade(engine)
-    assert (schema(engine), dump(engine, ["users", "posts"])) == before
-    assert set(inspect(engine).get_table_names()) == {"alembic_version", "users", "posts"}
+        for name in ("ada", "Ada", "bob", "ADA"):
+            connection.execute(
+                text("INSERT INTO users (username, email) VALUES (:name, 'x@example.com')"),
+                {"name": name},
+            )
+    before = schema(engine)
+
+    result = flask_command("init-db")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: Usernames that differ only in case: ADA, Ada, ada. Rename all but one "
+        "of each, e.g. `flask rename-user OLD NEW`, then run the upgrade again."
+    ]
+    # Nothing changed: no half-made tables, still at the first revision.
+    assert schema(engine) == before
     with engine.connect() as connection:
         assert migrate.current_revisions(connection) == {migrate.BASELINE}
+
+    assert flask_command("rename-user", "Ada", "ada2").exit_code == 0
+    assert flask_command("rename-user", "ADA", "ada3").exit_code == 0
+    result = flask_command("init-db")
+    assert result.exit_code == 0, result.output
+    assert differences(engine) == []
 
 
 def test_unknown_tables_without_history_are_refused(empty_app):
     engine = Session.get_bind()
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)"))
-    with pytest.raises(RuntimeError, match="no migration history"):
+    with pytest.raises(CommandError, match="no migration history"):
         migrate.upgrade(engine)
     assert model_tables(engine) == {"users"}
 
@@ -438,8 +452,36 @@ def test_rows_pointing_nowhere_stop_the_upgrade_before_it_changes_anything(tmp_p
     migrate.upgrade(engine, migrate.BASELINE)
     with engine.begin() as connection:
         connection.execute(text(INSERT_POST))  # user 7 does not exist
-    with pytest.raises(RuntimeError, match="Rows point nowhere"):
+    with pytest.raises(CommandError, match="Rows point nowhere"):
         migrate.upgrade(engine)
     with engine.connect() as connection:
         assert migrate.current_revisions(connection) == {migrate.BASELINE}
     engine.dispose()
+
+
+def test_a_migration_that_leaves_rows_pointing_nowhere_is_rolled_back(
+    empty_app, tmp_path, monkeypatch
+):
+    # A revision that deletes users behind the posts' backs (foreign keys are
+    # off while migrating on SQLite); PostgreSQL refuses the DELETE itself.
+    engine = Session.get_bind()
+    migrate.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text(INSERT_USER))
+        connection.execute(text(INSERT_POST))
+    shutil.copytree(migrate.MIGRATIONS, tmp_path / "migrations")
+    monkeypatch.setattr(migrate, "MIGRATIONS", tmp_path / "migrations")
+    config = migrate.alembic_config()
+    (head,) = migrate.head_revisions()
+    script = command.revision(config, "forget users", head=head, rev_id="forget_users")
+    source = Path(script.path).read_text()
+    Path(script.path).write_text(
+        source.replace("    pass\n", '    op.execute("DELETE FROM users")\n', 1)
+    )
+    before = dump(engine, ["users", "posts"])
+
+    with pytest.raises((CommandError, IntegrityError), match="pointing nowhere|foreign key"):
+        migrate.upgrade(engine)
+    assert dump(engine, ["users", "posts"]) == before
+    with engine.connect() as connection:
+        assert migrate.current_revisions(connection) == {head}

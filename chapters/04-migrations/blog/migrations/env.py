@@ -12,7 +12,7 @@ from alembic import context
 from flask.cli import load_dotenv
 from sqlalchemy import Connection
 
-from blog import create_app, models  # noqa: F401  (models fill Base.metadata)
+from blog import create_app, migrate, models  # noqa: F401  (models fill Base.metadata)
 from blog.db import Base, Session
 
 config = context.config
@@ -43,6 +43,6 @@ else:
     load_dotenv()
     create_app()  # binds the session registry to the app's database
     engine = Session.get_bind()
-    with engine.connect() as connection:
+    with engine.connect() as connection, migrate.all_or_nothing(connection):
         run_migrations(connection)
     engine.dispose()

@@ -43,6 +43,10 @@ else:
     load_dotenv()
     create_app()  # binds the session registry to the app's database
     engine = Session.get_bind()
-    with engine.connect() as connection, migrate.foreign_keys_off(connection):
+    with (
+        engine.connect() as connection,
+        migrate.foreign_keys_off(connection),
+        migrate.all_or_nothing(connection),
+    ):
         run_migrations(connection)
     engine.dispose()

@@ -1,4 +1,7 @@
-"""Accounts and tokens: passwords, login tokens, case-blind usernames, cascades.
+"""Accounts and tokens: passwords, login tokens, cascades.
+
+Usernames keep chapter 04's case-blind unique index, which makes the plain
+unique constraint of chapter 03 redundant: it goes.
 
 Drafted by `alembic revision --autogenerate`, then fixed by hand where it can't
 see. Chapter 03's unique constraint on username and its foreign key have no
@@ -6,8 +9,8 @@ names in the models: they get the names PostgreSQL gave them, and SQLite's
 batch copies name what they reflect the same way, so one drop fits both.
 
 Revision ID: 9c2d7e41a0b3
-Revises: 4b1f0c6a9d2e
-Create Date: 2026-11-26 10:30:00
+Revises: a7c94be1f356
+Create Date: 2026-12-07 09:00:00
 """
 
 from collections.abc import Sequence
@@ -16,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "9c2d7e41a0b3"
-down_revision: str | Sequence[str] | None = "4b1f0c6a9d2e"
+down_revision: str | Sequence[str] | None = "a7c94be1f356"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -29,15 +32,12 @@ NAMES = {
     "fk": "%(table_name)s_%(column_0_name)s_fkey",
 }
 AUTOINCREMENT = {"sqlite_autoincrement": True}
-CLASHES = "SELECT lower(username) FROM users GROUP BY lower(username) HAVING count(*) > 1"
 
 
 def upgrade() -> None:
-    # Usernames become unique whatever their case. If "ada" and "Ada" both exist,
-    # stop and name them: which one keeps the name is for people to decide.
-    clashes = op.get_bind().execute(sa.text(CLASHES)).scalars().all()
-    if clashes:
-        raise RuntimeError(f"Usernames that differ only in case: {', '.join(clashes)}.")
+    # SQLite can't reflect an index on an expression, so a batch copy of `users`
+    # would lose this one: it goes first and comes back after the batches.
+    op.drop_index("uq_users_username_lower", table_name="users")
 
     # On SQLite each batch copies the table: the copies never reuse a deleted id
     # (AUTOINCREMENT, as in the models). PostgreSQL ignores the option.
@@ -57,8 +57,6 @@ def upgrade() -> None:
             "posts_user_id_fkey", "users", ["user_id"], ["id"], ondelete="CASCADE"
         )
 
-    # After the batches: SQLite can't reflect an index on an expression, so a
-    # batch copy of `users` would lose this one.
     op.create_index("uq_users_username_lower", "users", [sa.text("lower(username)")], unique=True)
 
     op.create_table(
@@ -91,3 +89,5 @@ def downgrade() -> None:
     with op.batch_alter_table("users", naming_convention=NAMES) as batch_op:
         batch_op.create_unique_constraint("users_username_key", ["username"])
         batch_op.drop_column("password_hash")
+
+    op.create_index("uq_users_username_lower", "users", [sa.text("lower(username)")], unique=True)
