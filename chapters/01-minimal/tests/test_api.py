@@ -2,6 +2,8 @@
 
 import sqlite3
 
+import pytest
+
 
 def create_user(client, username="ada", email="ada@example.com"):
     response = client.post("/users", json={"username": username, "email": email})
@@ -66,6 +68,7 @@ def test_users_are_listed_in_creation_order(client):
     assert [u["username"] for u in client.get("/users").json] == names
 
 
+@pytest.mark.smoke
 def test_create_and_list_posts(client):
     user = create_user(client)
     response = client.post(

@@ -3,6 +3,8 @@
 import sqlite3
 import stat
 
+import pytest
+
 
 def table_names(path):
     connection = sqlite3.connect(path)
@@ -13,6 +15,7 @@ def table_names(path):
         connection.close()
 
 
+@pytest.mark.smoke
 def test_init_db_creates_the_tables(runner, app, tmp_path, monkeypatch):
     empty = str(tmp_path / "empty.sqlite")
     monkeypatch.setitem(app.config, "DATABASE", empty)

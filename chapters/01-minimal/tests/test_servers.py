@@ -78,6 +78,7 @@ def test_flask_run_serves_hello(flask_run):
     assert call(flask_run("hello") + "/") == (200, b"Hello, World!")
 
 
+@pytest.mark.smoke
 def test_flask_run_serves_the_api(flask_run):
     base = flask_run("app")
     assert call(base + "/")[0] == 200

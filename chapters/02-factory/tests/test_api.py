@@ -1,5 +1,6 @@
 """Every route, on the happy path."""
 
+import pytest
 from sqlalchemy import text
 
 
@@ -61,6 +62,7 @@ def test_users_are_listed_in_creation_order(client):
     assert [u["username"] for u in client.get("/users").json] == names
 
 
+@pytest.mark.smoke
 def test_create_and_list_posts(client):
     user = create_user(client)
     response = client.post(

@@ -3,12 +3,14 @@
 import sqlite3
 import stat
 
+import pytest
 from sqlalchemy import inspect, text
 
 from blog import create_app
 from blog.db import Session
 
 
+@pytest.mark.smoke
 def test_init_db_creates_the_tables(flask_command, engine):
     engine.dispose()
     with engine.begin() as connection:  # start from an empty database

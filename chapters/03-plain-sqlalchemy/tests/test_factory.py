@@ -93,6 +93,7 @@ def test_production_entry_point_refuses_to_start_without_a_secret(monkeypatch, t
         import_wsgi()
 
 
+@pytest.mark.smoke
 def test_production_entry_point_starts_with_a_secret(monkeypatch, tmp_path):
     monkeypatch.setenv("FLASK_SECRET_KEY", "a-real-secret-of-some-length")
     monkeypatch.setenv("FLASK_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite'}")

@@ -3,6 +3,7 @@
 import time
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import text
 
 from blog.models import utc_timestamp
@@ -66,6 +67,7 @@ def test_users_are_listed_in_creation_order(client):
     assert [u["username"] for u in client.get("/users").json] == names
 
 
+@pytest.mark.smoke
 def test_create_and_list_posts(client):
     user = create_user(client)
     before = datetime.now(UTC).replace(microsecond=0)

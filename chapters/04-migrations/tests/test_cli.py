@@ -4,6 +4,7 @@ import shutil
 import sqlite3
 import stat
 
+import pytest
 from sqlalchemy import inspect
 
 from blog import create_app, migrate
@@ -105,6 +106,7 @@ def users_in(path):
         connection.close()
 
 
+@pytest.mark.smoke
 def test_a_copy_of_the_file_misses_what_the_wal_holds_and_backup_does_not(tmp_path):
     live = tmp_path / "live.sqlite"
     app = sqlite_app(live)

@@ -69,6 +69,7 @@ def test_there_is_one_newest_revision():
     assert len(migrate.head_revisions()) == 1
 
 
+@pytest.mark.smoke
 def test_init_db_upgrades_an_empty_database_to_the_models(empty_app):
     engine = Session.get_bind()
     with empty_app.app_context():
@@ -241,6 +242,7 @@ def test_sqlite_needs_batch_mode_to_alter_a_column(tmp_path):
     engine.dispose()
 
 
+@pytest.mark.smoke
 def test_two_branches_that_each_add_a_revision_need_a_merge(empty_app, tmp_path):
     # A copy of the scripts, so the test can add revisions without touching the real ones.
     shutil.copytree(migrate.MIGRATIONS, tmp_path / "migrations")

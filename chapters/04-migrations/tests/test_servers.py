@@ -74,6 +74,7 @@ def server(request, tmp_path, database_url):
     process.wait(timeout=10)
 
 
+@pytest.mark.smoke
 def test_server_serves_every_route(server):
     assert call(server + "/")[0] == 200
     status, body = call(server + "/users")

@@ -1,5 +1,6 @@
 """Every route, on the happy path."""
 
+import pytest
 from sqlalchemy import text
 
 from conftest import PASSWORD
@@ -81,6 +82,7 @@ def test_me_shows_the_own_account(client, ada):
     assert response.json == {"id": ada.id, "username": "ada", "email": "ada@example.com"}
 
 
+@pytest.mark.smoke
 def test_create_read_and_list_posts(client, ada):
     post = create_post(client, ada)
     assert post == {

@@ -28,6 +28,7 @@ def import_wsgi():
     return importlib.import_module("blog.wsgi")
 
 
+@pytest.mark.smoke
 def test_production_starts_when_everything_is_set(production_env, app):
     wsgi = import_wsgi()
     assert wsgi.app.config["SECRET_KEY"] == "a-real-secret-of-some-length"

@@ -86,6 +86,7 @@ def server(request, tmp_path, database_url):
         yield base
 
 
+@pytest.mark.smoke
 def test_server_serves_every_route(server):
     status, body = call(server + "/api/users")
     assert status == 200
