@@ -56,12 +56,21 @@ def load_runs(folder: Path) -> list[dict]:
 
 
 def paired(runs: list[dict], others: list[dict], key: str) -> list[float]:
-    """Round by round ratios: each round against the other app's run in the same round."""
-    # A run in which an app answered nothing (a failed run) has no ratio, not a crash.
+    """Round by round ratios: each round against the other app's run in the same round.
+
+    A round in which either app answered nothing has no ratio: it is left out here,
+    and problems() fails the run for it.
+    """
     return [
-        run[key] / other[key] if other[key] else math.nan
+        run[key] / other[key]
         for run, other in zip(runs, others, strict=True)
+        if run["ok"] and other["ok"]
     ]
+
+
+def median_of(values: list[float]) -> float:
+    """The median, or NaN (printed as "nan") when nothing was measured."""
+    return statistics.median(values) if values else math.nan
 
 
 def row(run: dict, job: str) -> dict[str, float]:
@@ -73,7 +82,7 @@ def row(run: dict, job: str) -> dict[str, float]:
 
     return {
         "ok_per_s": median("ok_per_s"),
-        "ratio": statistics.median(paired(rounds, ceiling, "ok_per_s")),
+        "ratio": median_of(paired(rounds, ceiling, "ok_per_s")),
         "cpu_us": median("cpu_us"),
         "wrk_cpu_us": median("wrk_cpu_us"),
         "p50_us": median("p50_us"),
@@ -110,8 +119,8 @@ def comparison(runs: list[dict], text: str, new: str, old: str) -> str | None:
         rate_ratios, cpu_ratios = paired(these, those, "ok_per_s"), paired(these, those, "cpu_us")
         all_rates += rate_ratios
         all_cpus += cpu_ratios
-        rates.append(statistics.median(rate_ratios))
-        cpus.append(statistics.median(cpu_ratios))
+        rates.append(median_of(rate_ratios))
+        cpus.append(median_of(cpu_ratios))
         differences = [a["cpu_us"] - b["cpu_us"] for a, b in zip(these, those, strict=True)]
         extra_cpu.append(statistics.median(differences))
         p99_before.append(row(run, old)["p99_us"] / 1000)
@@ -133,13 +142,42 @@ def comparison(runs: list[dict], text: str, new: str, old: str) -> str | None:
     return line
 
 
+def unanswered_requests(runs: list[dict], connections: int) -> list[str]:
+    """What one job's wrk runs left unanswered, beyond what the load's end explains.
+
+    wrk reports the answers it got. A request still open when the run ends is not
+    an error to it, so an app that answers nothing at all would pass unseen. With
+    one request at a time per connection, at most ``connections`` can be open at
+    the end; bench/wrk.lua counts the requests sent, so more than that is a loss.
+    """
+    found = []
+    for n, result in enumerate(runs, 1):
+        if not result["ok"]:
+            found.append(f"no 2xx answer in wrk run {n}")
+        missing = result.get("sent", 0) - result.get("requests", 0)  # older runs: no count
+        if missing > connections:
+            found.append(
+                f"{missing} requests sent and never answered in wrk run {n}, "
+                f"more than the {connections} connections open when the load stopped"
+            )
+    return found
+
+
 def problems(run: dict) -> list[str]:
-    """What makes a run fail: any failed request, lost or unexplained rows, a traceback."""
+    """What makes a run fail: any failed request, a job without answers, lost or
+    unexplained rows, a traceback."""
     found = []
     connections = run["meta"]["settings"]["connections"]
     for job, kinds in run["failures"].items():
         for kind, n in sorted(kinds.items()):
             found.append(f"({job.replace('/', ') ')}: {n} × {kind}")
+    for job, rounds in run["results"].items():
+        # The warm-up's runs first (kept since runs record them), then the rounds.
+        runs = [*run.get("warmup", {}).get(job, []), *rounds]
+        if not runs:
+            found.append(f"({job.replace('/', ') ')}: never measured")
+        for problem in unanswered_requests(runs, connections):
+            found.append(f"({job.replace('/', ') ')}: {problem}")
     for key, errors in run["server_errors"].items():
         for exception, count in sorted(errors.items()):
             found.append(f"({key}): {count} × `{exception}` in the server log")

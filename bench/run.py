@@ -557,6 +557,7 @@ def measure(args: argparse.Namespace) -> dict:
     """One full run: every app and endpoint, warm-up and rounds. Returns the run's record."""
     load_before = load_average()
     results: dict[str, list[dict]] = {}
+    warmup: dict[str, list[dict]] = {}  # the warm-up's run of each job, checked too
     failures: dict[str, dict[str, int]] = {}
     answered: dict[str, int] = {}  # 2xx answers to writes, warm-up included
     before: dict[str, int] = {}  # rows in posts when the load started
@@ -613,7 +614,7 @@ def measure(args: argparse.Namespace) -> dict:
         if args.warmup:
             print(f"warm-up: {args.warmup} s per app and endpoint", flush=True)
             for app, endpoint in jobs:
-                load(app, endpoint, args.warmup)
+                warmup[f"{app.key}/{endpoint}"] = [load(app, endpoint, args.warmup)]
         for n in range(args.rounds):
             for app, endpoint in rotated(jobs, n * 3):
                 seconds = args.write_duration if endpoint == "write" else args.duration
@@ -644,6 +645,7 @@ def measure(args: argparse.Namespace) -> dict:
         },
         "apps": app_records(apps),
         "results": results,
+        "warmup": warmup,
         "failures": failures,
         "writes": writes,
         "server_errors": server_errors,

@@ -8,9 +8,13 @@ code, so a wrong number or a swallowed failure cannot hide there.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sqlite3
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -38,9 +42,9 @@ Running 3s test @ http://127.0.0.1:40425/users/1/posts
   Non-2xx or 3xx responses: 30
 Requests/sec:    943.33
 Transfer/sec:    266.67KB
-BENCH {"duration_us": 3000000, "requests": 2830, "statuses": {"201": 2800, "500": 30}, \
-"connect": 0, "read": 0, "write": 0, "timeout": 2, "p50_us": 16900, "p99_us": 22300, \
-"max_us": 40120}
+BENCH {"duration_us": 3000000, "sent": 2846, "requests": 2830, \
+"statuses": {"201": 2800, "500": 30}, "connect": 0, "read": 0, "write": 0, "timeout": 2, \
+"p50_us": 16900, "p99_us": 22300, "max_us": 40120}
 """
 
 
@@ -183,6 +187,98 @@ def test_rows_written_are_counted_against_2xx_answers(tmp_path, stored, answered
         assert found == []
     else:
         assert len(found) == 1 and problem in found[0]
+
+
+@pytest.mark.parametrize(
+    ("sent", "requests", "problem"),
+    [
+        (2846, 2830, None),  # 16 connections: 16 requests may be open when wrk stops
+        (2847, 2830, "(d) read: 17 requests sent and never answered in wrk run 2, more than"),
+        (16, 0, "(d) read: no 2xx answer in wrk run 2"),
+    ],
+)
+def test_requests_sent_are_counted_against_answers(tmp_path, sent, requests, problem):
+    record = fake_run(tmp_path)
+    ok = requests  # every answer a 200
+    record["results"]["d/read"][1].update(sent=sent, requests=requests, ok=ok)
+    found = report.problems(record)
+    assert found == [] if problem is None else len(found) == 1 and found[0].startswith(problem)
+
+
+def test_the_warm_up_runs_are_checked_too(tmp_path):
+    record = fake_run(tmp_path)
+    record["warmup"] = {"d/read": [{**fake_round(0), "sent": 16, "requests": 0}]}
+    assert report.problems(record) == ["(d) read: no 2xx answer in wrk run 1"]
+
+
+class Server(ThreadingHTTPServer):
+    request_queue_size = 64  # all of wrk's 16 connections at once (the default is 5)
+    daemon_threads = True  # the sleeping handlers must not hold up the end
+
+
+class Sleeps(BaseHTTPRequestHandler):
+    """Answers each request after 2 s: longer than the wrk run below."""
+
+    def do_GET(self) -> None:
+        time.sleep(2)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:  # keep pytest's output clean
+        pass
+
+
+class Answers(Sleeps):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"[]")
+
+
+class HangsUp(Sleeps):
+    """Closes the connection without an answer: wrk reconnects and sends again."""
+
+    def do_GET(self) -> None:
+        self.close_connection = True
+
+
+@pytest.mark.parametrize(
+    ("handler", "expected"),
+    [
+        (Sleeps, ["(b) read: no 2xx answer in wrk run 1"]),
+        (Answers, []),
+        (HangsUp, ["no 2xx answer in wrk run 1", "sent and never answered in wrk run 1"]),
+    ],
+)
+def test_a_real_wrk_run_against_a_server_that_does_not_answer(tmp_path, handler, expected):
+    if shutil.which("wrk") is None:
+        pytest.fail("wrk is not installed (Debian: apt-get install wrk)")
+    server = Server(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        app = run.App("b", "test server", tmp_path, "-", write=False)
+        app.port, app.pid = server.server_address[1], os.getpid()
+        args = run.parse_args(["--threads", "2", "--connections", "16"])
+        result = run.wrk(app, "read", 1, args)  # the benchmark's own wrk call and script
+    finally:
+        server.shutdown()
+        server.server_close()
+    record = fake_run(tmp_path)
+    record["results"]["b/read"][0] = result
+    found = report.problems(record)
+    if handler is Sleeps:
+        # What wrk itself reports is clean: 16 requests sent, none answered, no error.
+        assert (result["sent"], result["requests"], result["failures"]) == (16, 0, {})
+        assert found == expected
+        # The report still renders, without a ratio for the round that had no answer.
+        assert table_row(report.render([record]), "b")[2] == "**0.62**"
+    elif handler is Answers:
+        assert result["ok"] > 100 and found == expected
+    else:
+        assert result["sent"] > 100 and result["failures"], result
+        failures = [f for f in found if not f.startswith("(b) read: ") or "socket" not in f]
+        assert [any(e in f for f in failures) for e in expected] == [True, True], found
 
 
 def write_runs(folder, *records) -> None:
