@@ -45,6 +45,8 @@ COMPARISONS = [
 ]
 # The tables' endpoints; any other (chapter 04's reads of one user) has a table of its own.
 MAIN_ENDPOINTS = ("read", "write")
+# The bars' colour: dark enough for the white value label written on each bar.
+BAR_COLOUR = "#3949ab"
 
 
 def load_runs(folder: Path) -> list[dict]:
@@ -198,6 +200,11 @@ def problems(run: dict) -> list[str]:
 # -- text ------------------------------------------------------------------------------
 
 
+def counted(n: int, word: str) -> str:
+    """ "1 run", "3 runs" """
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def plain(label: str) -> str:
     return label.replace("`", "")
 
@@ -261,10 +268,25 @@ def render(runs: list[dict]) -> str:
         jobs = [(a, job) for a, job in jobs if job in latest["results"]]
         rates = [statistics.median(values(job, "ok_per_s")) for _, job in jobs]
         labels = ", ".join(f'"({a["key"]}) {plain(a["label"])}"' for a, _ in jobs)
-        top = max(rates) * 1.1
+        # Each bar carries its value; the value axis carries no numbers, since a dozen
+        # of them would run together across a phone's width. The top leaves room for
+        # the longest bar's label.
+        top = max(rates) * 1.15
         step = 10 ** max(len(str(int(top))) - 2, 0)
         return [
             "```mermaid",
+            "---",
+            "config:",
+            "  xyChart:",
+            "    showDataLabel: true",
+            "    yAxis:",
+            "      showLabel: false",
+            "      showTick: false",
+            "  themeVariables:",
+            "    xyChart:",
+            f'      plotColorPalette: "{BAR_COLOUR}"',
+            '      dataLabelColor: "#ffffff"',
+            "---",
             "xychart-beta horizontal",
             f'    title "{title}"',
             f"    x-axis [{labels}]",
@@ -303,8 +325,9 @@ def render(runs: list[dict]) -> str:
         )
     if "h/write" in latest["results"]:
         h_write = "; (h) sends `POST /api/posts` with user 1's token, checked on every request"
-    read_title = f"GET /users, 2xx answers per second (median of {n} run(s))"
-    write_title = f"POST /users/1/posts, 2xx answers per second (median of {n} run(s))"
+    of_runs = f"median of {n} runs" if n > 1 else "one run"
+    read_title = f"GET /users, 2xx answers per second ({of_runs})"
+    write_title = f"POST /users/1/posts, 2xx answers per second ({of_runs})"
     lines = [
         "<!-- Written by bench/run.py from captures/bench-runs/. Do not edit by hand. -->",
         "",
@@ -312,14 +335,14 @@ def render(runs: list[dict]) -> str:
         + (
             " (the runs come from different processors, so their spread mixes machines)."
             if len(cpus) > 1
-            else f", in all {n} run(s)."
+            else f", in all {counted(n, 'run')}."
         ),
         "",
         f"**Versions** (latest run): {latest['meta']['versions']}.",
         "",
         f"**Settings:** gunicorn sync workers with `bench/gunicorn.conf.py`, uvicorn for (g); "
         f"wrk with {settings['threads']} threads and {settings['connections']} connections on "
-        f"loopback; {warmup}, then {settings['rounds']} round(s) of "
+        f"loopback; {warmup}, then {counted(settings['rounds'], 'round')} of "
         f"{settings['read_seconds']:g} s per read and "
         f"{settings['write_seconds']:g} s per write, apps in rotating order; "
         f"{settings['users']} users in every database; each write adds a post to user 1.",

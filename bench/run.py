@@ -673,7 +673,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(text)
     print()
     print(text)
-    print(f"Wrote {args.out} from {len(runs)} run(s) in {time.monotonic() - started:.0f} s.")
+    print(
+        f"Wrote {args.out} from {report.counted(len(runs), 'run')} in {time.monotonic() - started:.0f} s."
+    )
     if args.report_only:  # then every kept run must pass its checks
         problems = [p for run in runs for p in report.problems(run)]
     for problem in problems:

@@ -389,7 +389,7 @@ def test_one_run_says_that_it_has_no_spread(tmp_path):
 
 def test_the_machine_is_named_and_mixed_machines_are_flagged(tmp_path):
     same = report.render([fake_run(tmp_path), fake_run(tmp_path)])
-    assert "**Machine:** Test CPU 9000, in all 2 run(s)." in same
+    assert "**Machine:** Test CPU 9000, in all 2 runs." in same
     mixed = report.render([fake_run(tmp_path), fake_run(tmp_path, cpu="Other CPU")])
     assert "different processors" in mixed
 
@@ -399,11 +399,19 @@ def test_every_row_is_in_a_table_and_a_chart(tmp_path):
     apps = run.define_apps(tmp_path, postgres_url=None)
     rows = [line for line in text.splitlines() if line.startswith("| (")]
     assert len(rows) == sum(len(app.endpoints) for app in apps)
-    charts = re.findall(r"```mermaid\nxychart-beta horizontal\n(.*?)```", text, re.S)
+    charts = re.findall(r"```mermaid\n---\n.*?\n---\nxychart-beta horizontal\n(.*?)```", text, re.S)
     assert len(charts) == 2
     bars = [re.search(r"bar \[(.*)\]", chart).group(1).split(", ") for chart in charts]
     assert [len(b) for b in bars] == [len(apps), sum(app.write for app in apps)]
     assert bars[0][0] == "8000"
+
+
+def test_the_charts_label_their_bars_and_count_in_words(tmp_path):
+    one, three = report.render([fake_run(tmp_path)]), report.render([fake_run(tmp_path)] * 3)
+    assert "(s)" not in one + three
+    assert "1 round of" not in three and "3 rounds of 3 s per read" in three
+    assert "(one run)" in one and "(median of 3 runs)" in three
+    assert one.count("showDataLabel: true") == 2
 
 
 def test_the_report_speaks_to_readers(tmp_path):
