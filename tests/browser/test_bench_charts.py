@@ -76,7 +76,7 @@ def test_every_bar_shows_its_value_and_no_axis_labels_overlap(page, problems, ba
         # The apps' names are axis labels, so there is something to compare.
         assert len(labels) >= len(values), title
         for n, (axis, label) in enumerate(labels):
-            for other_axis, other in labels[n + 1 :]:
+            for _, other in labels[n + 1 :]:
                 assert not overlap(label["box"], other["box"]), (title, axis, label, other)
     assert "(s)" not in page.locator("article").inner_text()
     assert not problems, problems.report()
