@@ -673,9 +673,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(text)
     print()
     print(text)
-    print(
-        f"Wrote {args.out} from {report.counted(len(runs), 'run')} in {time.monotonic() - started:.0f} s."
-    )
+    took = time.monotonic() - started
+    print(f"Wrote {args.out} from {report.counted(len(runs), 'run')} in {took:.0f} s.")
     if args.report_only:  # then every kept run must pass its checks
         problems = [p for run in runs for p in report.problems(run)]
     for problem in problems:
