@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -341,7 +341,7 @@ def seed_and_check(app: App) -> None:
                 f"{what} gave {status}, not the {USERS} seeded users: unfair.\n{reply[:300]!r}"
             )
     if app.sqlite_file:
-        with sqlite3.connect(app.sqlite_file) as connection:
+        with closing(sqlite3.connect(app.sqlite_file)) as connection:
             mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal":
             sys.exit(f"{app.key}: init-db left the SQLite file in {mode!r} mode, not WAL")
@@ -350,7 +350,10 @@ def seed_and_check(app: App) -> None:
 def count_posts(app: App) -> int:
     """Rows in the posts table, read directly from the app's database."""
     if app.sqlite_file:
-        with sqlite3.connect(app.sqlite_file) as connection:
+        # closing(): `with sqlite3.connect()` alone commits but leaves the connection
+        # open until the garbage collector finds it, and a connection held from here
+        # would change how the app's own connections share the write-ahead log.
+        with closing(sqlite3.connect(app.sqlite_file)) as connection:
             return connection.execute("SELECT count(*) FROM posts").fetchone()[0]
     return int(scalar(app.database_url, "SELECT count(*) FROM posts"))
 
