@@ -112,10 +112,10 @@ def judge(ratios: list[float], more: str, less: str) -> str:
 def compared(rounds: list[dict]) -> list[dict]:
     """The rounds a comparison uses: from the second on, when a run has more than one.
 
-    The first round is the only one before which no app had taken a full write round,
-    and an app's speed may change once it has: chapter 01 reads faster in round 1 than
-    in any later round (bench/first_round.py looks into why). Kept in, that one round
-    would decide a verdict by where it falls in the order, not by the apps.
+    Start-up effects can reach into the first round: in the kept runs, chapter 01 read
+    faster in round 1 than in any later one, while an idle connection that the
+    benchmark had left open still shared its database (bench/first_round.py). Kept in,
+    that one round would decide a verdict by where it falls in the order.
     """
     return rounds[1:] if len(rounds) > 1 else rounds
 
@@ -396,8 +396,8 @@ def render(runs: list[dict]) -> str:
         "**Layer by layer** (ratios are medians of the round-by-round ratios; a difference is "
         "called clear only when every round of every run points the same way"
         + (
-            "; the first round of each run is left out here, as the one round before which "
-            "no app had taken a full write round):"
+            "; the first round of each run is left out here, as a second warm-up, so that "
+            "where an app falls in the order cannot decide a verdict):"
             if settings["rounds"] > 1
             else "):"
         ),

@@ -583,3 +583,24 @@ def test_a_run_from_before_chapter_04_still_renders(tmp_path):
     text = report.render([record])
     assert "(h)" not in text and "**One user**" not in text
     assert report.problems(record) == []
+
+
+def test_counting_rows_leaves_no_connection_open(tmp_path):
+    # An idle connection from the benchmark would change how chapter 01's own
+    # connections use the write-ahead log: each must be closed, not left to the GC.
+    b = app(tmp_path, "b")
+    with sqlite3.connect(b.sqlite_file) as connection:
+        connection.executescript("CREATE TABLE posts (id INTEGER PRIMARY KEY)")
+    connection.close()
+    assert run.count_posts(b) == 0
+
+    def open_files() -> list[str]:
+        found = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                found.append(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:  # the descriptor listdir itself used
+                pass
+        return [name for name in found if name.startswith(str(b.sqlite_file))]
+
+    assert open_files() == []
