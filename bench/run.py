@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -341,7 +341,7 @@ def seed_and_check(app: App) -> None:
                 f"{what} gave {status}, not the {USERS} seeded users: unfair.\n{reply[:300]!r}"
             )
     if app.sqlite_file:
-        with sqlite3.connect(app.sqlite_file) as connection:
+        with closing(sqlite3.connect(app.sqlite_file)) as connection:
             mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal":
             sys.exit(f"{app.key}: init-db left the SQLite file in {mode!r} mode, not WAL")
@@ -350,7 +350,10 @@ def seed_and_check(app: App) -> None:
 def count_posts(app: App) -> int:
     """Rows in the posts table, read directly from the app's database."""
     if app.sqlite_file:
-        with sqlite3.connect(app.sqlite_file) as connection:
+        # closing(): `with sqlite3.connect()` alone commits but leaves the connection
+        # open until the garbage collector finds it, and a connection held from here
+        # would change how the app's own connections share the write-ahead log.
+        with closing(sqlite3.connect(app.sqlite_file)) as connection:
             return connection.execute("SELECT count(*) FROM posts").fetchone()[0]
     return int(scalar(app.database_url, "SELECT count(*) FROM posts"))
 
@@ -557,6 +560,7 @@ def measure(args: argparse.Namespace) -> dict:
     """One full run: every app and endpoint, warm-up and rounds. Returns the run's record."""
     load_before = load_average()
     results: dict[str, list[dict]] = {}
+    warmup: dict[str, list[dict]] = {}  # the warm-up's run of each job, checked too
     failures: dict[str, dict[str, int]] = {}
     answered: dict[str, int] = {}  # 2xx answers to writes, warm-up included
     before: dict[str, int] = {}  # rows in posts when the load started
@@ -613,7 +617,7 @@ def measure(args: argparse.Namespace) -> dict:
         if args.warmup:
             print(f"warm-up: {args.warmup} s per app and endpoint", flush=True)
             for app, endpoint in jobs:
-                load(app, endpoint, args.warmup)
+                warmup[f"{app.key}/{endpoint}"] = [load(app, endpoint, args.warmup)]
         for n in range(args.rounds):
             for app, endpoint in rotated(jobs, n * 3):
                 seconds = args.write_duration if endpoint == "write" else args.duration
@@ -644,6 +648,7 @@ def measure(args: argparse.Namespace) -> dict:
         },
         "apps": app_records(apps),
         "results": results,
+        "warmup": warmup,
         "failures": failures,
         "writes": writes,
         "server_errors": server_errors,
@@ -671,7 +676,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(text)
     print()
     print(text)
-    print(f"Wrote {args.out} from {len(runs)} run(s) in {time.monotonic() - started:.0f} s.")
+    took = time.monotonic() - started
+    print(f"Wrote {args.out} from {report.counted(len(runs), 'run')} in {took:.0f} s.")
     if args.report_only:  # then every kept run must pass its checks
         problems = [p for run in runs for p in report.problems(run)]
     for problem in problems:

@@ -11,7 +11,9 @@ versions the output was produced with; it is information for the reader, and
 ``--check`` leaves it out of the comparison, so any Python 3.11+ can run it.
 A few figures depend on timing (how many of 60 requests failed, how many
 seconds a request waited); the page shows the figure of the captured run, the
-check compares those lines with the figure masked, and the tests judge it.
+check compares those lines with the figure masked, and judges the committed
+figure with the demonstration's own test rules (pitfalls/tests, CAPTURE_RULES):
+the naive variant must fail, the fix must not, a wait must last the timeout.
 ``--check`` also fails when no page under docs/ includes a capture.
 """
 
@@ -23,10 +25,12 @@ import platform
 import re
 import sqlite3
 import sys
+import traceback
 from importlib import metadata
 from pathlib import Path
 
 from pitfalls import DEMOS, run_demo
+from pitfalls.tests import test_slow_clients, test_sqlite_locks
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,6 +57,11 @@ VARYING = re.compile(
     r"|(?<=, answered in )\d+\.\d(?= s$)",  # how long a request waited behind slow clients
     re.MULTILINE,
 )
+
+
+# Capture name -> the test rule its output must pass; every capture with a masked
+# figure needs one, or a wrong figure on the page would go unchecked.
+RULES = {**test_slow_clients.CAPTURE_RULES, **test_sqlite_locks.CAPTURE_RULES}
 
 
 def versions() -> str:
@@ -82,10 +91,32 @@ def comparable(text: str) -> str:
     return VARYING.sub("<n>", text)
 
 
+def judged(name: str, text: str) -> str | None:
+    """Why the committed capture breaks its demonstration's test rules, or None."""
+    body = text.partition("\n")[2] if text.startswith(HEADER) else text
+    rule = RULES.get(name)
+    if rule is None:
+        if VARYING.search(body):
+            return "a figure is masked in the comparison and no test rule judges it"
+        return None
+    try:
+        rule(body)
+    except AssertionError as error:
+        # Outside pytest an assert has no message: name the line that failed.
+        line = traceback.extract_tb(error.__traceback__)[-1].line
+        return f"pitfalls/tests: {rule.__name__}() fails on it at `{line}`"
+    return None
+
+
 def shown_by(name: str, docs: Path = DOCS) -> list[Path]:
     """The pages that include ``captures/<name>.txt``."""
     include = f'--8<-- "captures/{name}.txt"'
     return [page for page in sorted(docs.rglob("*.md")) if include in page.read_text()]
+
+
+def name_of(path: Path) -> str:
+    """The path as the messages show it: from the repository root when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def check(names: list[str]) -> int:
@@ -96,25 +127,28 @@ def check(names: list[str]) -> int:
         fresh = capture(name)
         if not shown_by(name):
             failures += 1
-            print(f"UNSHOWN  {path.relative_to(ROOT)}: no page under docs/ includes it")
+            print(f"UNSHOWN  {name_of(path)}: no page under docs/ includes it")
+        if (wrong := judged(name, committed)) is not None:
+            failures += 1
+            print(f"WRONG    {name_of(path)}: {wrong}")
         if comparable(fresh) == comparable(committed):
-            print(f"ok       {path.relative_to(ROOT)}")
+            print(f"ok       {name_of(path)}")
             continue
         failures += 1
-        print(f"CHANGED  {path.relative_to(ROOT)}")
+        print(f"CHANGED  {name_of(path)}")
         sys.stdout.writelines(
             difflib.unified_diff(
                 committed.splitlines(keepends=True),
                 fresh.splitlines(keepends=True),
-                f"{path.relative_to(ROOT)} (committed)",
-                f"{path.relative_to(ROOT)} (now)",
+                f"{name_of(path)} (committed)",
+                f"{name_of(path)} (now)",
             )
         )
     known = {f"{name}.txt" for name in DEMOS}
     for path in sorted(CAPTURES.glob("*.txt")):
         if path.name not in known and not path.name.startswith("bench"):
             failures += 1
-            print(f"STALE    {path.relative_to(ROOT)}: no demonstration produces it")
+            print(f"STALE    {name_of(path)}: no demonstration produces it")
     if failures:
         print("\nThe captures no longer match the demonstrations. If the change is")
         print("intended, regenerate them with `nox -s capture` and commit captures/.")
@@ -128,7 +162,7 @@ def write(names: list[str]) -> int:
         text = capture(name)
         changed = not path.exists() or path.read_text() != text
         path.write_text(text)
-        print(f"{'wrote' if changed else 'same '}  {path.relative_to(ROOT)}")
+        print(f"{'wrote' if changed else 'same '}  {name_of(path)}")
     return 0
 
 

@@ -3,6 +3,7 @@
 import pytest
 
 from pitfalls import DEMOS
+from tools import capture
 from tools.capture import comparable, shown_by
 
 BODY = "$ flask --app blog run\n * Debug mode: off\n"
@@ -46,3 +47,42 @@ def test_only_timing_counts_are_masked():
         "GET /healthz -> 503, answered in 32.3 s\n"
     )
     assert comparable("GET /users -> 3 user(s)\n") != comparable("GET /users -> 2 user(s)\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "committed", "edited"),
+    [
+        # The naive pool must fail some requests, the chapter none.
+        ("sqlite-locks-pool-naive", "26 of 60 requests failed", "0 of 60 requests failed"),
+        ("sqlite-locks-pool-chapter", "0 of 60 requests failed", "2 of 60 requests failed"),
+        # A request waits at least the worker timeout: 30 s by default.
+        ("slow-clients-default", "answered in 31.6 s", "answered in 3.6 s"),
+        # The shipped 10 s timeout ends the wait, long before the default's 30 s.
+        ("slow-clients-shipped", "answered in 11.2 s", "answered in 31.2 s"),
+    ],
+)
+def test_the_check_fails_a_committed_figure_that_breaks_the_tests_rules(
+    tmp_path, monkeypatch, name, committed, edited
+):
+    text = (capture.CAPTURES / f"{name}.txt").read_text()
+    assert committed in text
+    # The demonstration "printed" the committed capture: no demo runs here, and the
+    # masked comparison alone cannot tell the edited figure from the committed one.
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    (outputs / f"{name}.txt").write_text(text.partition("\n")[2])
+    monkeypatch.setenv("PITFALLS_OUTPUT", str(outputs))
+    monkeypatch.setattr(capture, "CAPTURES", tmp_path / "captures")
+    (tmp_path / "captures").mkdir()
+    (tmp_path / "captures" / f"{name}.txt").write_text(text)
+    assert capture.check([name]) == 0
+    (tmp_path / "captures" / f"{name}.txt").write_text(text.replace(committed, edited))
+    assert comparable(text.replace(committed, edited)) == comparable(text)
+    assert capture.check([name]) == 1
+
+
+def test_every_masked_figure_has_a_rule():
+    for name in DEMOS:
+        text = (capture.CAPTURES / f"{name}.txt").read_text()
+        assert capture.judged(name, text) is None, name
+    assert "no test rule" in capture.judged("reloader-naive", "5 of 60 requests failed\n")
