@@ -1,4 +1,4 @@
-"""Load benchmark: bare Flask, chapters 01 to 04, variants and FastAPI, under the same load.
+"""Load benchmark: bare Flask, chapters 01 to 03 and 05, variants and FastAPI, under the same load.
 
     nox -s bench                    one full run (about 8 minutes): adds a file to
                                     captures/bench-runs/ and rewrites captures/bench.md
@@ -55,7 +55,7 @@ POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://127.0.
 
 USERS = 20  # rows behind every "list users" request
 POST_BODY = json.dumps({"title": "Load test", "body": "Written by the benchmark."})
-# Chapter 04's accounts need a password (15 characters at least). Every user gets
+# Chapter 05's accounts need a password (15 characters at least). Every user gets
 # this one; the benchmark logs in once, as user 1, and sends that token.
 PASSWORD = "benchmark passphrase"
 # How long the chapters' SQLite writers wait for the lock before "database is locked".
@@ -98,7 +98,7 @@ class App:
     write: bool = True
     pythonpath: Path | None = None
     server: str = "gunicorn"  # or "uvicorn"
-    # Chapter 04: routes under /api, accounts with passwords, a page of users
+    # Chapter 05: routes under /api, accounts with passwords, a page of users
     # without their e-mail addresses, writes with a token, and two more reads.
     api: str = ""  # the prefix of every route but GET /
     accounts: bool = False  # users register with a password and log in for a token
@@ -143,7 +143,7 @@ class App:
 def define_apps(tmp: Path, postgres_url: str | None) -> list[App]:
     """Every row of the tables, in order."""
     found = chapters()
-    ch01, ch02, ch03, ch04 = found["01"], found["02"], found["03"], found["04"]
+    ch01, ch02, ch03, ch05 = found["01"], found["02"], found["03"], found["05"]
 
     def blog(key, label, folder=ch03, workers=2, url="", target="blog.wsgi:app", **kw) -> App:
         sqlite_file = None if url else tmp / f"{key.replace('′', '1').replace('″', '2')}.sqlite"
@@ -213,7 +213,7 @@ def define_apps(tmp: Path, postgres_url: str | None) -> list[App]:
         "me": Endpoint("GET", "/api/auth/me", token=True, about="`GET /api/auth/me`, with a token"),
     }
     apps.append(
-        blog("h", "04 service", ch04, api="/api", accounts=True, ready="/api/users", more=one_user)
+        blog("h", "05 service", ch05, api="/api", accounts=True, ready="/api/users", more=one_user)
     )
     return apps
 
@@ -300,7 +300,7 @@ def expected_answer(app: App, name: str) -> object:
     users = seeded_users()
     if not app.accounts:
         return users
-    # Chapter 04 answers what anyone may see (no e-mail address), a page at a time,
+    # Chapter 05 answers what anyone may see (no e-mail address), a page at a time,
     # and the account's own fields, e-mail included, to its owner.
     public = [{"id": u["id"], "username": u["username"]} for u in users]
     return {

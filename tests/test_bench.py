@@ -441,7 +441,7 @@ def test_the_report_speaks_to_readers(tmp_path):
         assert word not in text
 
 
-# -- chapter 04: accounts, tokens, a page of users -----------------------------------
+# -- chapter 05: accounts, tokens, a page of users -----------------------------------
 
 
 def app(tmp_path, key: str) -> run.App:
@@ -474,7 +474,7 @@ def test_only_the_endpoints_that_need_a_token_send_one(tmp_path):
 
 
 class FakeApi:
-    """Chapter 04 as seed_and_check sees it: answers, and every request it got."""
+    """Chapter 05 as seed_and_check sees it: answers, and every request it got."""
 
     def __init__(self, listing: dict | None = None):
         self.requests: list[tuple[str, str, dict, dict]] = []
@@ -530,7 +530,7 @@ def test_chapter_04_registers_and_logs_in_once_then_sends_the_token(tmp_path, mo
 @pytest.mark.parametrize(
     "listing",
     [
-        # The e-mail addresses, which chapter 04 keeps private, would be more work.
+        # The e-mail addresses, which chapter 05 keeps private, would be more work.
         {"items": run.seeded_users(), "next": None},
         # A second page would mean fewer users on this one than in the other apps.
         {

@@ -285,6 +285,7 @@ def test_include_lines_are_expanded_with_their_indentation(tmp_path):
 # mostly. Key: the name as written between backticks, value: where it comes from.
 NAMED_ELSEWHERE = {
     "ProgrammingError": "the DB-API exception a closed sqlite3 connection raises",
+    "_alembic_tmp_posts": "the copy Alembic's batch mode makes of posts on SQLite",
     "FLASK_DEBUG": "read by the flask command",
     "init_db()": "the old code the errata page corrects",
     "Model.query": "Flask-SQLAlchemy's legacy query property",
