@@ -6,8 +6,10 @@ A command-line option wins over this file, e.g. ``gunicorn --workers 4``.
 """
 
 import os
+import subprocess
+import sys
 
-# What to serve: blog/wsgi.py calls create_app() and checks the secret key.
+# What to serve: blog/wsgi.py calls create_app() and refuses unsafe settings.
 wsgi_app = "blog.wsgi:app"
 
 # Sync workers serve one request at a time each. Two per core is a common
@@ -28,3 +30,24 @@ accesslog = "-"
 # trusted from no one: they would move the URLs the app builds.
 forwarded_allow_ips = "127.0.0.1,::1"
 forwarder_headers = ""
+
+
+def on_starting(server) -> None:
+    """Run blog/wsgi.py's start check once, before gunicorn starts any worker.
+
+    Each worker runs it again when it imports the app; a refusal there prints a
+    traceback per worker. Here it stops gunicorn with the message alone (gunicorn
+    prints a RuntimeError from a hook as "Error: ..." and exits with status 1).
+    The check runs in a child process, so the master imports none of the app and
+    every worker still builds its own.
+    """
+    # A database server that never answers would otherwise hold the start silently.
+    wait = 30
+    try:
+        check = subprocess.run(
+            [sys.executable, "-m", "blog.wsgi"], capture_output=True, text=True, timeout=wait
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"The start check (python -m blog.wsgi) took over {wait} s.") from None
+    if check.returncode != 0:
+        raise RuntimeError(check.stderr.strip())

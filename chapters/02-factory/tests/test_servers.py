@@ -113,7 +113,7 @@ def test_a_broken_chunked_body_is_a_400(server, tmp_path):
     assert "Traceback" not in (tmp_path / "server.log").read_text()
 
 
-def test_gunicorn_refuses_to_start_without_a_secret(database_url):
+def test_gunicorn_refuses_once_and_without_a_traceback(database_url):
     # Empty, so that no key in instance/config.py can stand in for it.
     env = {**os.environ, "FLASK_SECRET_KEY": "", "FLASK_DATABASE_URL": database_url}
     result = subprocess.run(
@@ -124,5 +124,13 @@ def test_gunicorn_refuses_to_start_without_a_secret(database_url):
         text=True,
         timeout=30,
     )
-    assert result.returncode != 0
-    assert "SECRET_KEY is not set" in result.stderr
+    assert result.returncode == 1
+    # gunicorn.conf.py checks in the master: no worker boots, so none prints a traceback.
+    assert "Booting worker" not in result.stderr
+    assert "Traceback" not in result.stderr
+    refusals = [line for line in result.stderr.splitlines() if "Refusing to start" in line]
+    assert refusals == [
+        "Error: Refusing to start: SECRET_KEY is not set to a string of at least 16 characters. "
+        "Export FLASK_SECRET_KEY before starting the server, e.g. "
+        "FLASK_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex())')."
+    ], result.stderr

@@ -1,15 +1,35 @@
-"""The production entry point: ``gunicorn blog.wsgi:app``."""
+"""The production entry point: ``gunicorn blog.wsgi:app``.
+
+``python -m blog.wsgi`` runs the start check alone: silent with status 0 when a
+server may start, else the problem and status 1 (gunicorn.conf.py runs it
+once before any worker starts).
+"""
+
+import sys
+
+from flask import Flask
 
 from blog import create_app
 
 app = create_app()
 
-# A real server starts here, so a missing or weak secret is an error, not a
-# default. FLASK_SECRET_KEY=1 or =true would arrive as a number or a boolean.
-key = app.config["SECRET_KEY"]
-if not isinstance(key, str) or len(key) < 16:
-    raise RuntimeError(
-        "SECRET_KEY is not set to a string of at least 16 characters. Export "
-        "FLASK_SECRET_KEY before starting the server, e.g. FLASK_SECRET_KEY="
-        "$(python -c 'import secrets; print(secrets.token_hex())')."
-    )
+
+def refuse_unsafe_start(app: Flask) -> None:
+    """A real server starts here, so a missing or weak secret is an error, not a default."""
+    # FLASK_SECRET_KEY=1 or =true would arrive as a number or a boolean.
+    key = app.config["SECRET_KEY"]
+    if not isinstance(key, str) or len(key) < 16:
+        raise RuntimeError(
+            "Refusing to start: SECRET_KEY is not set to a string of at least 16 "
+            "characters. Export FLASK_SECRET_KEY before starting the server, e.g. "
+            "FLASK_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex())')."
+        )
+
+
+if __name__ == "__main__":
+    try:
+        refuse_unsafe_start(app)
+    except RuntimeError as refusal:
+        sys.exit(str(refusal))  # the message alone, no traceback
+else:
+    refuse_unsafe_start(app)

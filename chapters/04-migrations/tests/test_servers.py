@@ -113,9 +113,19 @@ def test_a_broken_chunked_body_is_a_400(server, tmp_path):
     assert "Traceback" not in (tmp_path / "server.log").read_text()
 
 
-def test_gunicorn_refuses_to_start_without_a_secret(database_url):
-    # Empty, so that no key in instance/config.py can stand in for it.
-    env = {**os.environ, "FLASK_SECRET_KEY": "", "FLASK_DATABASE_URL": database_url}
+@pytest.mark.parametrize(
+    ("secret", "init_db", "problem"),
+    [
+        # Empty, so that no key in instance/config.py can stand in for it.
+        ("", True, "SECRET_KEY is not set to a string of at least 16 characters."),
+        ("a-real-secret-of-some-length", False, "The schema is at no revision,"),
+    ],
+    ids=["no secret", "schema behind"],
+)
+def test_gunicorn_refuses_once_and_without_a_traceback(database_url, secret, init_db, problem):
+    env = {**os.environ, "FLASK_SECRET_KEY": secret, "FLASK_DATABASE_URL": database_url}
+    if init_db:
+        subprocess.run([BIN / "flask", "--app", "blog", "init-db"], env=env, check=True)
     result = subprocess.run(
         [BIN / "gunicorn", "--bind", f"127.0.0.1:{free_port()}"],
         cwd=CHAPTER,
@@ -124,5 +134,10 @@ def test_gunicorn_refuses_to_start_without_a_secret(database_url):
         text=True,
         timeout=30,
     )
-    assert result.returncode != 0
-    assert "SECRET_KEY is not set" in result.stderr
+    assert result.returncode == 1
+    # gunicorn.conf.py checks in the master: no worker boots, so none prints a traceback.
+    assert "Booting worker" not in result.stderr
+    assert "Traceback" not in result.stderr
+    refusals = [line for line in result.stderr.splitlines() if "Refusing to start" in line]
+    assert len(refusals) == 1, result.stderr
+    assert refusals[0].startswith(f"Error: Refusing to start: {problem}"), result.stderr
