@@ -40,7 +40,7 @@ CHECKS = ",".join(
         "negative_data_rejection",
     ]
 )
-ENDS_THE_TOKEN = ("logout", "deleteUser")
+ENDS_THE_TOKEN = ("logout", "logoutEverywhere", "deleteUser")
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
 from flask import Blueprint, Flask, abort, current_app, g, request
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -19,7 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from blog.db import Session
 from blog.errors import broke
 from blog.models import Token, User
-from blog.validation import LOGIN_FIELDS, json_body
+from blog.validation import LOGIN_FIELDS, PASSWORD_CHANGE_FIELDS, json_body
 
 bp = Blueprint("auth", __name__)
 
@@ -32,9 +32,19 @@ TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 # lifetime of millennia would be an expiry date no datetime can hold.
 MAX_TOKEN_LIFETIME = 365 * 24 * 60 * 60
 
+# OWASP's Password Storage Cheat Sheet asks for scrypt with N=2^17, r=8, p=1 at
+# least (Werkzeug's default is N=2^15). Each hash takes 128 MiB (128 * N * r bytes)
+# for its time. A stored hash made otherwise is replaced at its user's next login.
+PASSWORD_HASH_METHOD = "scrypt:131072:8:1"
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=PASSWORD_HASH_METHOD)
+
+
 # Checked when the username is unknown, so that a wrong name costs the same
 # time as a wrong password and the answer gives away nothing.
-DUMMY_HASH = generate_password_hash(secrets.token_urlsafe())
+DUMMY_HASH = hash_password(secrets.token_urlsafe())
 
 
 def init_app(app: Flask) -> None:
@@ -114,6 +124,7 @@ def login() -> tuple[dict[str, Any], int, dict[str, str]]:
         unauthorized("Wrong username or password.")
     if not check_password_hash(user.password_hash, data["password"]):
         unauthorized("Wrong username or password.")
+    rehash_if_outdated(user, data["password"])
 
     token = secrets.token_urlsafe(TOKEN_BYTES)
     lifetime = current_app.config["TOKEN_LIFETIME"]
@@ -150,6 +161,59 @@ def logout() -> tuple[str, int]:
     Session.execute(delete(Token).where(Token.id == g.token.id))
     Session.commit()
     return "", 204
+
+
+@bp.post("/auth/logout-everywhere")
+@login_required
+def logout_everywhere() -> tuple[str, int]:
+    # Every login of the account ends, this one included: for a lost phone, or
+    # a token that may have leaked from somewhere the user can't name.
+    Session.execute(delete(Token).where(Token.user_id == g.user.id))
+    Session.commit()
+    return "", 204
+
+
+@bp.post("/auth/password")
+@login_required
+def change_password() -> tuple[str, int]:
+    data = json_body(PASSWORD_CHANGE_FIELDS)
+    confirm_password(g.user, data["current_password"])
+    # A statement, not an attribute: no row means the account was deleted since
+    # its token was checked, and the client gets the 401 its token now deserves.
+    changed = Session.execute(
+        update(User)
+        .where(User.id == g.user.id)
+        .values(password_hash=hash_password(data["new_password"]))
+    ).rowcount
+    if changed == 0:
+        Session.rollback()
+        unauthorized("The account no longer exists.", "invalid_token")
+    # Whoever else held a token (a thief, perhaps: the reason to change) is out.
+    # The token of this request stays valid: the client that changed it keeps working.
+    Session.execute(delete(Token).where(Token.user_id == g.user.id, Token.id != g.token.id))
+    Session.commit()
+    return "", 204
+
+
+def confirm_password(user: User, password: str) -> None:
+    """403 unless ``password`` is ``user``'s: a token alone must not take over the account."""
+    if user.password_hash is None or not check_password_hash(user.password_hash, password):
+        abort(403, "The password is wrong.")
+
+
+def rehash_if_outdated(user: User, password: str) -> None:
+    """Replace ``user``'s hash if it was made with other parameters; the caller commits.
+
+    Only a login knows the password, so only a login can hash it again. The
+    UPDATE names the old hash: a password changed meanwhile is not overwritten.
+    """
+    old = user.password_hash
+    if old is not None and old.split("$", 1)[0] != PASSWORD_HASH_METHOD:
+        Session.execute(
+            update(User)
+            .where(User.id == user.id, User.password_hash == old)
+            .values(password_hash=hash_password(password))
+        )
 
 
 @bp.get("/auth/me")

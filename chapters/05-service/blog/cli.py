@@ -8,11 +8,13 @@ import click
 from alembic.util import CommandError
 from flask import Flask
 from sqlalchemy import delete, func, select, text, update
+from werkzeug.exceptions import HTTPException
 
 from blog import migrate
-from blog.auth import utcnow
+from blog.auth import hash_password, utcnow
 from blog.db import Session
 from blog.models import Post, Token, User
+from blog.validation import USER_FIELDS, check_text
 
 SEED_USERS = {
     "ada": ("ada@example.com", "Notes on the analytical engine"),
@@ -52,7 +54,7 @@ def init_db_command(drop: bool) -> None:
 def seed_command() -> None:
     """Add the demo users and posts. Safe to run twice: existing users are skipped.
 
-    Demo users have no password, so nobody can log in as them.
+    Demo users have no password: `flask set-password ada` gives one.
     """
     added = 0
     for username, (email, title) in SEED_USERS.items():
@@ -84,6 +86,28 @@ def rename_user_command(old: str, new: str) -> None:
     Session.execute(update(User).where(User.id == user_id).values(username=new))
     Session.commit()
     click.echo(f"Renamed {old!r} to {new!r}.")
+
+
+@click.command("set-password")
+@click.argument("username")
+def set_password_command(username: str) -> None:
+    """Set the password of USERNAME, asked twice, e.g. for a demo user or one from chapter 04.
+
+    Every token of the account ends: whoever the password was for logs in again.
+    """
+    user = Session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    if user is None:
+        raise click.ClickException(f"There is no user {username!r}.")
+    password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        # The rules of registering, with their messages.
+        password = check_text("password", password, USER_FIELDS["password"])
+    except HTTPException as error:
+        raise click.ClickException(str(error.description)) from None
+    user.password_hash = hash_password(password)
+    Session.execute(delete(Token).where(Token.user_id == user.id))
+    Session.commit()
+    click.echo(f"Set the password of {user.username!r}. It can log in now.")
 
 
 @click.command("backup")
@@ -121,5 +145,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(init_db_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(rename_user_command)
+    app.cli.add_command(set_password_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(delete_expired_tokens_command)

@@ -12,7 +12,15 @@ from flask import Blueprint
 
 from blog.models import MAX_ID
 from blog.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from blog.validation import LOGIN_FIELDS, POST_FIELDS, USER_FIELDS, TextField, normalize_email
+from blog.validation import (
+    LOGIN_FIELDS,
+    PASSWORD_CHANGE_FIELDS,
+    PASSWORD_FIELDS,
+    POST_FIELDS,
+    USER_FIELDS,
+    TextField,
+    normalize_email,
+)
 
 bp = Blueprint("openapi", __name__)
 
@@ -153,6 +161,32 @@ DOCUMENT: dict[str, Any] = {
                 "responses": {"204": answer("The token no longer works."), **errors(401)},
             }
         },
+        "/auth/logout-everywhere": {
+            "post": {
+                "operationId": "logoutEverywhere",
+                "summary": "End every token of the account, this one included",
+                **SIGNED_WRITE,
+                "responses": {"204": answer("No token of the account works."), **errors(401)},
+            }
+        },
+        "/auth/password": {
+            "post": {
+                "operationId": "changePassword",
+                "summary": "Change the password; every other token of the account ends",
+                **SIGNED_WRITE,
+                "requestBody": body(
+                    body_schema(PASSWORD_CHANGE_FIELDS),
+                    {
+                        "current_password": "correct horse battery",
+                        "new_password": "a longer and newer passphrase",
+                    },
+                ),
+                "responses": {
+                    "204": answer("Changed. The token of this request still works."),
+                    **errors(400, 401, 403, 413, 415),
+                },
+            }
+        },
         "/auth/me": {
             "get": {
                 "operationId": "getAccount",
@@ -198,8 +232,15 @@ DOCUMENT: dict[str, Any] = {
             "delete": {
                 "operationId": "deleteUser",
                 "summary": "Delete your own account, with its posts and tokens",
+                "description": "The token is not enough: the body carries the password.",
                 **SIGNED_WRITE,
-                "responses": {"204": answer("Deleted."), **errors(401, 403, 404)},
+                "requestBody": body(
+                    body_schema(PASSWORD_FIELDS), {"password": "correct horse battery"}
+                ),
+                "responses": {
+                    "204": answer("Deleted."),
+                    **errors(400, 401, 403, 404, 413, 415),
+                },
             },
         },
         "/users/{user_id}/posts": {
@@ -338,7 +379,7 @@ DOCUMENT: dict[str, Any] = {
                 str(code): answer(description, ref("Error"))
                 for code, description in [
                     (400, "The request is not valid; the message says why."),
-                    (403, "Logged in, but not allowed: it is not yours."),
+                    (403, "Logged in, but not allowed: it is not yours, or the password is wrong."),
                     (404, "There is no such user or post."),
                     (409, "The username is taken."),
                     (413, "The body is larger than the server accepts."),

@@ -7,14 +7,13 @@ from typing import Any
 from flask import Blueprint, abort, g, url_for
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import generate_password_hash
 
-from blog.auth import login_required
+from blog.auth import confirm_password, hash_password, login_required
 from blog.db import Session
 from blog.errors import broke
 from blog.models import MAX_ID, User
 from blog.pagination import keyset_page
-from blog.validation import USER_FIELDS, json_body
+from blog.validation import PASSWORD_FIELDS, USER_FIELDS, json_body
 
 bp = Blueprint("users", __name__)
 
@@ -31,8 +30,8 @@ def create_user() -> tuple[dict[str, Any], int, dict[str, str]]:
     taken = f"The username {data['username']!r} is taken."
     if Session.scalar(select(User.id).where(func.lower(User.username) == data["username"].lower())):
         abort(409, taken)
-    # Werkzeug's default, scrypt: slow on purpose, so a stolen table is slow to guess from.
-    password_hash = generate_password_hash(data.pop("password"))
+    # scrypt: slow on purpose, so a stolen table is slow to guess from.
+    password_hash = hash_password(data.pop("password"))
     user = User(**data, password_hash=password_hash)
     Session.add(user)
     try:
@@ -62,6 +61,8 @@ def delete_user(user_id: int) -> tuple[str, int]:
     user = get_user_or_404(user_id)
     if user.id != g.user.id:
         abort(403, "You can delete only your own account.")
+    # The password too: a stolen token must not be enough to end the account.
+    confirm_password(user, json_body(PASSWORD_FIELDS)["password"])
     # Their posts and tokens go too: ON DELETE CASCADE, in the same transaction.
     # A DELETE statement reports how many rows it removed: none means another
     # request deleted the account since this one's token was checked.

@@ -68,6 +68,13 @@ LOGIN_FIELDS = {
     # Only the shape is checked: the rules may have changed since the account was made.
     "password": TextField(128, secret=True, normalize=nfkc),
 }
+# Proof that the token's holder is the account's owner, for what a token alone
+# must not do: change the password, delete the account.
+PASSWORD_FIELDS = {"password": LOGIN_FIELDS["password"]}
+PASSWORD_CHANGE_FIELDS = {
+    "current_password": LOGIN_FIELDS["password"],
+    "new_password": USER_FIELDS["password"],
+}
 POST_FIELDS = {
     "title": TextField(200),
     "body": TextField(10_000, multiline=True),

@@ -125,7 +125,12 @@ def test_a_user_deletes_themselves_with_their_posts_and_tokens(client, ada, grac
     create_post(client, ada)
     create_post(client, grace)
     assert count_rows() == {"users": 2, "posts": 2, "tokens": 2}
-    assert client.delete(f"/api/users/{ada.id}", headers=ada.headers).status_code == 204
+    assert (
+        client.delete(
+            f"/api/users/{ada.id}", json={"password": PASSWORD}, headers=ada.headers
+        ).status_code
+        == 204
+    )
     assert count_rows() == {"users": 1, "posts": 1, "tokens": 1}
     assert client.get(f"/api/users/{ada.id}").status_code == 404
     assert client.get("/api/auth/me", headers=ada.headers).status_code == 401
@@ -179,5 +184,10 @@ def test_the_id_of_a_deleted_row_is_never_given_again(client, register, ada, gra
     assert client.delete(f"/api/posts/{post['id']}", headers=ada.headers).status_code == 204
     again = client.post("/api/posts", json={"title": "T", "body": "B"}, headers=ada.headers).json
     assert again["id"] == post["id"] + 1
-    assert client.delete(f"/api/users/{grace.id}", headers=grace.headers).status_code == 204
+    assert (
+        client.delete(
+            f"/api/users/{grace.id}", json={"password": PASSWORD}, headers=grace.headers
+        ).status_code
+        == 204
+    )
     assert register("mary").id == grace.id + 1

@@ -109,7 +109,7 @@ def test_the_database_holds_no_token_and_no_password(app, client, ada):
     with app.app_context():
         user = Session.get(User, ada.id)
         token = Session.scalar(select(Token))
-        assert user.password_hash.startswith("scrypt:32768:8:1$")  # Werkzeug's default
+        assert user.password_hash.startswith(auth.PASSWORD_HASH_METHOD + "$")
         assert PASSWORD not in user.password_hash
         assert token.digest == auth.token_digest(ada.token) != ada.token
 

@@ -32,7 +32,12 @@ def test_deleting_a_user_does_not_load_their_posts(client, engine, ada):
 
     event.listen(engine, "before_cursor_execute", remember)
     try:
-        assert client.delete(f"/api/users/{ada.id}", headers=ada.headers).status_code == 204
+        assert (
+            client.delete(
+                f"/api/users/{ada.id}", json={"password": PASSWORD}, headers=ada.headers
+            ).status_code
+            == 204
+        )
     finally:
         event.remove(engine, "before_cursor_execute", remember)
     assert not [s for s in statements if "FROM posts" in s]
@@ -135,7 +140,9 @@ def test_a_delete_of_an_account_deleted_mid_request_is_404(client, engine, ada, 
         return found
 
     monkeypatch.setattr(users, "get_user_or_404", read_the_user_then_delete_it_elsewhere)
-    response = client.delete(f"/api/users/{ada.id}", headers=ada.headers)
+    response = client.delete(
+        f"/api/users/{ada.id}", json={"password": PASSWORD}, headers=ada.headers
+    )
     assert response.status_code == 404, response.json
     assert f"no user with id {ada.id}" in response.json["message"]
 
@@ -257,14 +264,14 @@ def test_a_login_that_breaks_another_constraint_is_a_500_not_a_401(
 def test_a_username_taken_mid_request_is_a_409(client, engine, count_rows, monkeypatch):
     # The name was free when checked; another request takes it (in another case)
     # before this one's INSERT: the unique index on lower(username) decides.
-    hash_password = users.generate_password_hash
+    hash_password = users.hash_password
 
     def take_the_name_then_hash(password):
         with engine.begin() as connection:
             connection.execute(text("INSERT INTO users (username, email) VALUES ('ADA', 'x@y.z')"))
         return hash_password(password)
 
-    monkeypatch.setattr(users, "generate_password_hash", take_the_name_then_hash)
+    monkeypatch.setattr(users, "hash_password", take_the_name_then_hash)
     body = {"username": "ada", "email": "ada@example.com", "password": PASSWORD}
     response = client.post("/api/users", json=body)
     assert response.status_code == 409
