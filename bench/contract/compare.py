@@ -329,7 +329,7 @@ def cost(variants: list[str], rounds: int, per_round: int) -> dict[str, dict[str
 
 def version(variant: str) -> str:
     if variant == "bare":
-        return f"Flask {metadata.version('Flask')}"
+        return f"by hand, Flask {metadata.version('Flask')}"
     return f"{LIBRARY[variant]} {metadata.version(LIBRARY[variant])}"
 
 
@@ -349,6 +349,15 @@ def sequence_of(order: dict[str, str]) -> list[str]:
     else:
         position = len(checks)
     return [*checks[:position], "body", *checks[position:]]
+
+
+def fuzzed_how(data: dict[str, Any]) -> str:
+    if not data["max_examples"]:
+        return "schemathesis was not run."
+    return (
+        f"schemathesis {data['schemathesis']}, every check, at most "
+        f"{data['max_examples']} examples per operation, seed 4."
+    )
 
 
 def markdown(data: dict[str, Any]) -> str:
@@ -398,9 +407,7 @@ def markdown(data: dict[str, Any]) -> str:
         f"Run {data['when']} on Python {data['python']}, {data['cpus']} CPUs shared with other "
         f"work: {data['rounds']} rounds of {data['per_round']} × (GET a user, POST a post, PATCH "
         "it), variants rotated each round; the ratio is the median of the round-by-round ratios "
-        f"to bare. schemathesis {data['schemathesis']}, every check, at most "
-        f"{data['max_examples']} examples per operation, seed 4. Code digest "
-        f"{data['digest'][:12]}.",
+        f"to bare. {fuzzed_how(data)} Code digest {data['digest'][:12]}.",
         "",
     ]
     return "\n".join(lines)
