@@ -280,5 +280,16 @@ def install_chromium(session: nox.Session) -> None:
     session.run("playwright", "install", "chromium")
 
 
+@nox.session(name="contract-compare")
+def contract_compare(session: nox.Session) -> None:
+    """Compare contract libraries on chapter 05's endpoints; rewrite captures/contract-compare.*.
+
+    APIFlask, flask-openapi3 and spectree; several minutes, so not in the default run.
+    """
+    requirements = str(ROOT / "bench/contract/requirements.txt")
+    session.install("-r", requirements, *CONSTRAINTS, env=SESSION_ENV)
+    session.run("python", "-m", "bench.contract.compare", *session.posargs)
+
+
 if __name__ == "__main__":
     nox.main()
