@@ -114,14 +114,7 @@ def is_unversioned_baseline(connection: Connection) -> bool:
     """True for a database made by create_all() before migrations: adopt it, don't recreate it."""
     inspector = inspect(connection)
     tables = set(inspector.get_table_names())
-    if "alembic_version" in tables:
-        if current_revisions(connection):
-            return False
-        # An empty version table: an upgrade failed half-way on SQLite, where
-        # Python's driver opens no transaction before CREATE TABLE, so a rollback
-        # leaves the table behind. No revision was recorded.
-        tables.discard("alembic_version")
-    if not tables:
+    if "alembic_version" in tables or not tables:
         return False
     found = {table: {c["name"] for c in inspector.get_columns(table)} for table in tables}
     if found != BASELINE_TABLES:
