@@ -136,3 +136,15 @@ def test_backup_never_overwrites_a_file(tmp_path):
     assert result.exit_code == 1
     assert "exists; a backup goes to a new file" in result.output
     assert (tmp_path / "old-backup.sqlite").read_text() == "yesterday"
+
+
+def test_backup_of_a_database_server_names_the_servers_own_tool(flask_command, engine, tmp_path):
+    result = flask_command("backup", str(tmp_path / "copy.sqlite"))
+    if engine.dialect.name == "sqlite":
+        assert result.exit_code == 0, result.output
+    else:
+        assert (result.exit_code, result.output) == (
+            1,
+            f"Error: {engine.dialect.name}: use the server's own tool (pg_dump).\n",
+        )
+        assert not (tmp_path / "copy.sqlite").exists()
