@@ -53,15 +53,16 @@ DEMOS: dict[str, tuple[str, str, str | None]] = {
 }
 
 
-def run_demo(name: str) -> str:
+def run_demo(name: str, again: bool = False) -> str:
     """Run one part of a demonstration in a fresh process and return what it printed.
 
     With ``PITFALLS_OUTPUT`` set to a folder, each output is kept there and reused:
     ``nox -s pitfalls`` lets the comparison with captures/ read what the tests saw.
+    ``again=True`` runs it even so, and keeps the new output.
     """
     keep = os.environ.get("PITFALLS_OUTPUT")
     kept = Path(keep) / f"{name}.txt" if keep else None
-    if kept is not None and kept.exists():
+    if kept is not None and kept.exists() and not again:
         return kept.read_text()
     script, part, chapter = DEMOS[name]
     path = [ROOT] + ([CHAPTERS[chapter]] if chapter else [])

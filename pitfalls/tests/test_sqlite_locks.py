@@ -91,7 +91,13 @@ def test_long_lived_threads_keep_one_connection_each_and_never_run_dry():
 
 
 def test_the_dev_server_runs_the_default_pool_dry_without_session_remove():
-    the_naive_pool_runs_dry(run_demo("sqlite-locks-pool-naive"))
+    # Now and then the garbage collector frees enough sessions in time and no
+    # request fails, so the demonstration gets three tries to run the pool dry.
+    for attempt in range(3):
+        out = run_demo("sqlite-locks-pool-naive", again=attempt > 0)
+        if failed(out)[0]:
+            break
+    the_naive_pool_runs_dry(out)
 
 
 def test_chapter_03_under_the_same_load_has_no_failure():
