@@ -75,7 +75,7 @@ def test_a_new_password_follows_the_rules_of_registering(app, client, ada, count
 
 
 def test_a_password_change_for_an_account_deleted_mid_request_is_401(
-    client, engine, ada, count_rows, monkeypatch
+    client, engine, ada, count_rows, rows, monkeypatch
 ):
     hash_password = auth.hash_password
 
@@ -86,7 +86,7 @@ def test_a_password_change_for_an_account_deleted_mid_request_is_401(
 
     monkeypatch.setattr(auth, "hash_password", delete_ada_then_hash)
     assert_json_error(change(client, ada), 401, "no longer exists")
-    assert count_rows() == {"users": 0, "posts": 0, "tokens": 0}
+    assert count_rows() == rows()
 
 
 # --- logging out everywhere -------------------------------------------------
@@ -130,12 +130,12 @@ def test_a_token_alone_cannot_delete_the_account(client, ada, count_rows, body, 
     assert works(client, ada.token)
 
 
-def test_the_password_deletes_the_account(client, ada, count_rows):
+def test_the_password_deletes_the_account(client, ada, count_rows, rows):
     response = client.delete(
         f"/api/users/{ada.id}", json={"password": PASSWORD}, headers=ada.headers
     )
     assert response.status_code == 204
-    assert count_rows() == {"users": 0, "posts": 0, "tokens": 0}
+    assert count_rows() == rows()
 
 
 # --- flask set-password -----------------------------------------------------
