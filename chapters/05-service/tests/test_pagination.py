@@ -1,7 +1,11 @@
 """Every list comes a page at a time: bounded, in id order, with a link to the next page."""
 
+import threading
+import time
+
 import pytest
-from sqlalchemy import delete, event, insert, update
+from sqlalchemy import delete, event, insert, text, update
+from sqlalchemy.orm import Session as OrmSession
 
 from blog.db import Session
 from blog.models import Post, User
@@ -152,3 +156,53 @@ def test_bad_page_parameters_are_400(client, ada, query):
         response = client.get(f"{path}?{query}")
         assert response.status_code == 400, (path, query)
         assert "must be a whole number" in response.json["message"]
+
+
+def wait_until_done_or_waiting(thread: threading.Thread, engine) -> None:
+    """Wait until ``thread``'s request has answered, or waits for its turn to write."""
+    deadline = time.monotonic() + 10
+    while thread.is_alive() and time.monotonic() < deadline:
+        if engine.dialect.name == "sqlite":
+            thread.join(0.5)  # SQLite gives no sign of a waiting writer: give it time
+            return
+        with engine.connect() as connection:
+            waiting = connection.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'")
+            )
+        if waiting:
+            return
+        thread.join(0.02)
+    assert time.monotonic() < deadline, "the second writer neither answered nor waited"
+
+
+def test_a_post_committed_after_a_larger_id_is_not_skipped(app, client, ada, engine):
+    url = f"/api/users/{ada.id}/posts"
+    with engine.connect() as held, OrmSession(held) as writer:
+        if engine.dialect.name == "postgresql":
+            # If this test dies, the server ends the held transaction by itself.
+            held.execute(text("SET idle_in_transaction_session_timeout = '10s'"))
+            held.commit()
+        # A writer that has inserted "slow", and not committed yet.
+        writer.add(Post(user_id=ada.id, title="slow", body="B"))
+        writer.flush()
+        # Another writer, from another request, at the same time.
+        fast = {}
+        post_fast = threading.Thread(
+            target=lambda: fast.update(
+                app.test_client()
+                .post("/api/posts", json={"title": "fast", "body": "B"}, headers=ada.headers)
+                .json
+            )
+        )
+        post_fast.start()
+        wait_until_done_or_waiting(post_fast, engine)
+        # A client reads meanwhile, and keeps the last id it was shown to ask
+        # for what comes after it.
+        first = client.get(url).json
+        after = first["items"][-1]["id"] if first["items"] else 0
+        writer.commit()
+        post_fast.join(10)
+    assert not post_fast.is_alive()
+    then = client.get(f"{url}?after={after}").json
+    shown = [post["title"] for page in [first, then] for post in page["items"]]
+    assert sorted(shown) == ["fast", "slow"]
