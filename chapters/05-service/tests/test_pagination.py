@@ -175,34 +175,48 @@ def wait_until_done_or_waiting(thread: threading.Thread, engine) -> None:
     assert time.monotonic() < deadline, "the second writer neither answered nor waited"
 
 
-def test_a_post_committed_after_a_larger_id_is_not_skipped(app, client, ada, engine):
-    url = f"/api/users/{ada.id}/posts"
+@pytest.mark.parametrize("listed", ["posts", "users"])
+def test_a_row_committed_after_a_larger_id_is_not_skipped(app, client, ada, engine, listed):
+    # Two writers at once; "slow" takes its id first and commits last.
+    if listed == "posts":
+        url, field = f"/api/users/{ada.id}/posts", "title"
+        slow = Post(user_id=ada.id, title="slow", body="B")
+        fast = ("/api/posts", {"title": "fast", "body": "B"}, ada.headers)
+    else:
+        url, field = "/api/users", "username"
+        slow = User(username="slow", email="slow@example.com")
+        fast = (
+            "/api/users",
+            {
+                "username": "fast",
+                "email": "f@example.com",
+                "password": "correct horse battery staple",
+            },
+            {},
+        )
     with engine.connect() as held, OrmSession(held) as writer:
         if engine.dialect.name == "postgresql":
             # If this test dies, the server ends the held transaction by itself.
             held.execute(text("SET idle_in_transaction_session_timeout = '10s'"))
             held.commit()
-        # A writer that has inserted "slow", and not committed yet.
-        writer.add(Post(user_id=ada.id, title="slow", body="B"))
-        writer.flush()
-        # Another writer, from another request, at the same time.
-        fast = {}
-        post_fast = threading.Thread(
-            target=lambda: fast.update(
-                app.test_client()
-                .post("/api/posts", json={"title": "fast", "body": "B"}, headers=ada.headers)
-                .json
-            )
+        writer.add(slow)
+        writer.flush()  # the INSERT: "slow" has its id, and is not committed
+        slow_id = slow.id
+        answers = []
+        path, body, headers = fast
+        request = threading.Thread(
+            target=lambda: answers.append(app.test_client().post(path, json=body, headers=headers))
         )
-        post_fast.start()
-        wait_until_done_or_waiting(post_fast, engine)
+        request.start()
+        wait_until_done_or_waiting(request, engine)
         # A client reads meanwhile, and keeps the last id it was shown to ask
         # for what comes after it.
         first = client.get(url).json
         after = first["items"][-1]["id"] if first["items"] else 0
         writer.commit()
-        post_fast.join(10)
-    assert not post_fast.is_alive()
+        request.join(10)
+    assert answers[0].status_code == 201
+    assert answers[0].json["id"] > slow_id
     then = client.get(f"{url}?after={after}").json
-    shown = [post["title"] for page in [first, then] for post in page["items"]]
-    assert sorted(shown) == ["fast", "slow"]
+    shown = [item[field] for page in [first, then] for item in page["items"]]
+    assert {"slow", "fast"} <= set(shown)
