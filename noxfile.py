@@ -211,7 +211,8 @@ def pitfalls(session: nox.Session) -> None:
 @nox.session
 def proofs(session: nox.Session) -> None:
     """Remove each proven fix from a copy of its chapter; its guard tests must fail."""
-    session.install(*PITFALLS_REQUIREMENTS, *CONSTRAINTS, env=SESSION_ENV)
+    # psycopg: a few guards run on PostgreSQL (their entry sets TEST_DATABASE_URL).
+    session.install(*PITFALLS_REQUIREMENTS, "psycopg[binary]", *CONSTRAINTS, env=SESSION_ENV)
     session.run("python", "-m", "tools.proofs", *session.posargs)
 
 

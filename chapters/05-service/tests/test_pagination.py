@@ -1,7 +1,11 @@
 """Every list comes a page at a time: bounded, in id order, with a link to the next page."""
 
+import threading
+import time
+
 import pytest
-from sqlalchemy import delete, event, insert, update
+from sqlalchemy import delete, event, insert, text, update
+from sqlalchemy.orm import Session as OrmSession
 
 from blog.db import Session
 from blog.models import Post, User
@@ -152,3 +156,72 @@ def test_bad_page_parameters_are_400(client, ada, query):
         response = client.get(f"{path}?{query}")
         assert response.status_code == 400, (path, query)
         assert "must be a whole number" in response.json["message"]
+
+
+def wait_until_done_or_waiting(thread: threading.Thread, engine, table: str) -> None:
+    """Wait until ``thread``'s request has answered, or waits for its turn to insert."""
+    if engine.dialect.name == "sqlite":
+        thread.join(0.5)  # SQLite gives no sign of a waiting writer: give it time
+        return
+    deadline = time.monotonic() + 10
+    while thread.is_alive():
+        assert time.monotonic() < deadline, "the second writer neither answered nor waited"
+        with engine.connect() as connection:
+            # A transaction waiting for the advisory lock named by the table's oid.
+            waiting = connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    " AND objid = CAST(CAST(:table AS regclass) AS oid)"
+                ),
+                {"table": table},
+            )
+        if waiting:
+            return
+        thread.join(0.02)
+
+
+@pytest.mark.parametrize("listed", ["posts", "users"])
+def test_a_row_committed_after_a_larger_id_is_not_skipped(app, client, ada, engine, listed):
+    # Two writers at once; "slow" takes its id first and commits last.
+    if listed == "posts":
+        url, field = f"/api/users/{ada.id}/posts", "title"
+        slow = Post(user_id=ada.id, title="slow", body="B")
+        fast = ("/api/posts", {"title": "fast", "body": "B"}, ada.headers)
+    else:
+        url, field = "/api/users", "username"
+        slow = User(username="slow", email="slow@example.com")
+        fast = (
+            "/api/users",
+            {
+                "username": "fast",
+                "email": "f@example.com",
+                "password": "correct horse battery staple",
+            },
+            {},
+        )
+    with engine.connect() as held, OrmSession(held) as writer:
+        if engine.dialect.name == "postgresql":
+            # If this test dies, the server ends the held transaction by itself.
+            held.execute(text("SET idle_in_transaction_session_timeout = '10s'"))
+            held.commit()
+        writer.add(slow)
+        writer.flush()  # the INSERT: "slow" has its id, and is not committed
+        slow_id = slow.id
+        answers = []
+        path, body, headers = fast
+        request = threading.Thread(
+            target=lambda: answers.append(app.test_client().post(path, json=body, headers=headers))
+        )
+        request.start()
+        wait_until_done_or_waiting(request, engine, listed)
+        # A client reads meanwhile, and keeps the last id it was shown to ask
+        # for what comes after it.
+        first = client.get(url).json
+        after = first["items"][-1]["id"] if first["items"] else 0
+        writer.commit()
+        request.join(10)
+    assert answers[0].status_code == 201
+    assert answers[0].json["id"] > slow_id
+    then = client.get(f"{url}?after={after}").json
+    shown = [item[field] for page in [first, then] for item in page["items"]]
+    assert {"slow", "fast"} <= set(shown)
