@@ -187,3 +187,20 @@ def test_one_fix_may_be_removed_in_two_ways(tmp_path, chapter, capsys):
     config.write_text(config.read_text() + second.replace('new = "word"', 'new = ""'))
     assert proofs.run(config, {"01": chapter}, jobs=2) == 0
     assert "2 of 2 removals caught" in capsys.readouterr().out
+
+
+def test_a_guard_that_fails_for_want_of_the_entrys_settings_proves_nothing(tmp_path, chapter):
+    # A guard needing a server the machine lacks fails whatever was removed: the
+    # unchanged chapter is checked with the entry's settings too.
+    (chapter / "tests" / "test_server.py").write_text(
+        "import os\n\nfrom shout import shout\n\n\n"
+        "def test_shout_against_the_server():\n"
+        "    assert os.environ.get('SERVER', 'up') != 'down'\n"
+        "    assert shout('hi') == 'HI!'\n"
+    )
+    config = write_config(tmp_path, "tests/test_server.py::test_shout_against_the_server")
+    config.write_text(
+        config.read_text().replace("[[mutation]]\n", '[[mutation]]\nenv = { SERVER = "down" }\n', 1)
+    )
+    with pytest.raises(proofs.ProofError, match="guards fail with no fix removed"):
+        proofs.run(config, {"01": chapter}, jobs=1)

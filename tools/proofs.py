@@ -300,6 +300,19 @@ def run_guards(copy: Path, guards: list[str], env: dict[str, str]) -> dict[str, 
 def prove(number: str, source: Path, mutation: Mutation, workdir: Path, job: int) -> list[str]:
     """Remove one fix from one chapter; return the guards that still passed."""
     slug = re.sub(r"\W+", "-", mutation.fix).strip("-")[:40]
+    if mutation.env:
+        # The shared check of unchanged copies runs without this entry's settings
+        # (a database server, say): check the unchanged chapter with them too, so
+        # that a guard failing for want of them proves nothing.
+        unchanged = copy_chapter(source, workdir / f"{job:03}-{number}-{slug}-unchanged")
+        if broken := [
+            g
+            for g, did_fail in run_guards(unchanged, mutation.guards, mutation.env).items()
+            if did_fail
+        ]:
+            raise ProofError(
+                f"{number}: {mutation.fix!r}: guards fail with no fix removed: {broken}"
+            )
     # The job's number too: one fix may be removed in several ways.
     copy = copy_chapter(source, workdir / f"{job:03}-{number}-{slug}")
     apply(copy, mutation)
