@@ -1,7 +1,8 @@
 """Probes for whatever runs the app: is the process up, can it serve?
 
-Both are cheap (no auth, two small queries at most) and answer JSON. Their
-request lines are logged at DEBUG (see logs.py): probes come every few seconds.
+Both are cheap (no auth; /readyz reads the schema's version in two small queries)
+and answer JSON. Their request lines are logged at DEBUG (see logs.py): probes
+come every few seconds.
 """
 
 from __future__ import annotations
