@@ -7,8 +7,6 @@ from typing import Any
 
 from flask import Flask
 
-from blog import config
-
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build and configure a new app. Called once per process (and per test)."""
@@ -18,7 +16,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config is None:
         # Deployment settings: instance/config.py, then FLASK_* variables,
         # e.g. FLASK_DATABASE_URL or FLASK_SECRET_KEY.
-        config.load_instance_file(app)
+        app.config.from_pyfile("config.py", silent=True)
         app.config.from_prefixed_env()
     else:
         app.config.from_mapping(test_config)
@@ -26,22 +24,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config["DATABASE_URL"]:
         # Only you may enter the folder that holds the data and instance/config.py.
         os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
-        app.config["DATABASE_URL"] = config.instance_database_url(app)
+        path = os.path.join(app.instance_path, "blog.sqlite")
+        app.config["DATABASE_URL"] = f"sqlite:///{path}"
 
     # Each module binds itself to this app; none of them imports the app.
-    from blog import auth, cli, db, errors, health, logs, openapi, posts, proxy, users, validation
+    from blog import auth, cli, db, errors, posts, users, validation
 
-    logs.init_app(app)  # first, so every request gets its id before anything else runs
-    proxy.init_app(app)
     auth.init_app(app)
     db.init_app(app)
     cli.init_app(app)
     errors.init_app(app)
-    health.init_app(app)  # /healthz and /readyz, at the root: they are for the platform
     app.url_map.converters["id"] = validation.IdConverter  # before the routes that use it
     # One blueprint per feature, all under one prefix: a proxy rule, a cache
     # rule or a second version of the API needs to know only "/api".
-    for feature in (auth, users, posts, openapi):
+    for feature in (auth, users, posts):
         app.register_blueprint(feature.bp, url_prefix="/api")
 
     return app

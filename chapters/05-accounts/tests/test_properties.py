@@ -83,11 +83,3 @@ def test_any_authorization_header_is_a_401(client, count_rows, authorization):
     assert response.status_code == 401, response.json
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert count_rows() == before
-
-
-@SETTINGS
-@given(limit=header_values, after=header_values)
-def test_any_page_parameters_are_a_page_or_a_400(client, limit, after):
-    response = client.get("/api/users", query_string={"limit": limit, "after": after})
-    assert response.status_code in (200, 400), response.json
-    assert response.is_json

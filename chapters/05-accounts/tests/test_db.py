@@ -41,7 +41,7 @@ def test_a_failed_request_rolls_back(app, client, engine, count_rows, rows, monk
     # The next request commits: only its own row may be written, not ada.
     body = {"username": "grace", "email": "g@b.io", "password": PASSWORD}
     assert client.post("/api/users", json=body).status_code == 201
-    assert [u["username"] for u in client.get("/api/users").json["items"]] == ["grace"]
+    assert [u["username"] for u in client.get("/api/users").json] == ["grace"]
     assert count_rows() == rows(users=1)
 
 
@@ -77,7 +77,7 @@ def test_the_user_list_reads_through_the_session(app):
     with app.test_request_context():
         db.Session.add(User(username="ada", email="a@b.io"))
         db.Session.flush()
-        assert [user["username"] for user in users.list_users()["items"]] == ["ada"]
+        assert [user["username"] for user in users.list_users()] == ["ada"]
 
 
 def test_foreign_keys_are_enforced(app):

@@ -52,7 +52,7 @@ def test_seed_twice_gives_the_same_rows(flask_command, client, count_rows, rows)
     second = flask_command("seed")
     assert "Seeded 0 new user(s); 3 already there" in second.output
     assert count_rows() == after_first
-    usernames = [u["username"] for u in client.get("/api/users").json["items"]]
+    usernames = [u["username"] for u in client.get("/api/users").json]
     assert usernames == ["ada", "grace", "linus"]
 
 
@@ -96,7 +96,7 @@ def test_init_db_makes_a_private_file_in_wal_mode(tmp_path):
 
 
 def usernames(client):
-    return [user["username"] for user in client.get("/api/users").json["items"]]
+    return [user["username"] for user in client.get("/api/users").json]
 
 
 def test_rename_user(flask_command, client, register):
