@@ -59,7 +59,6 @@ nox.options.sessions = [
     "lint",
     *(f"chapter-{number}" for number in CHAPTERS),
     *(f"chapter-{number}-postgres" for number in POSTGRES_CHAPTERS),
-    "schemathesis-05",
     "pitfalls",
     "docs",
     "repo",
@@ -160,14 +159,6 @@ for number in CHAPTERS:
     make_lowest_session(number)
 for number in POSTGRES_CHAPTERS:
     make_postgres_session(number)
-
-
-@nox.session(name="schemathesis-05")
-def schemathesis_05(session: nox.Session) -> None:
-    """Run chapter 05 under gunicorn and fuzz it against its OpenAPI document."""
-    path = install_chapter(session, "05")
-    session.install("schemathesis", *CONSTRAINTS, env=SESSION_ENV)
-    session.run("python", str(ROOT / "tools/fuzz_api.py"), str(path), *session.posargs)
 
 
 @nox.session

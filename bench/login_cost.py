@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "05-service"
+CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "05-accounts"
 sys.path.insert(0, str(CHAPTER))
 
 from werkzeug.security import check_password_hash, generate_password_hash  # noqa: E402

@@ -105,7 +105,7 @@ def test_no_word_is_broken_inside_a_table_cell(wide_survey):
 
 def test_the_word_check_sees_a_broken_word(wide, base_url):
     """The check above on a page whose table cells do break words: it must say so."""
-    wide.goto(base_url + "chapters/05-service/", wait_until="load")
+    wide.goto(base_url + "chapters/05-accounts/", wait_until="load")
     found = wide.evaluate(BROKEN_WORDS)
     assert found["checked"] > 50 and not found["broken"]
     wide.add_style_tag(content="article td { word-break: break-all !important; }")
@@ -186,7 +186,7 @@ CSS_RULES = {
             === "inline-block\"""",
     ),
     "code in table cells breaks between words only": (
-        "chapters/05-service/",
+        "chapters/05-accounts/",
         """() => getComputedStyle(document.querySelector("article td code")).wordBreak
             === "normal\"""",
     ),

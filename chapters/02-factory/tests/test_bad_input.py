@@ -48,10 +48,10 @@ def test_bad_user_bodies(client, count_rows, body, status, words):
     assert count_rows() == before
 
 
-def test_over_long_username(client, count_rows):
+def test_over_long_username(client, count_rows, rows):
     response = client.post("/users", json={"username": "a" * 81, "email": "a@b.io"})
     assert_json_error(response, 400, "at most 80")
-    assert count_rows() == {"users": 0, "posts": 0}
+    assert count_rows() == rows()
 
 
 def test_body_without_json_content_type(client):
@@ -59,11 +59,11 @@ def test_body_without_json_content_type(client):
     assert_json_error(response, 415, "application/json")
 
 
-def test_body_over_the_size_limit(client, app, count_rows):
+def test_body_over_the_size_limit(client, app, count_rows, rows):
     huge = "x" * (128 * 1024 + 1)  # the documented limit, so that removing the setting fails here
     response = client.post("/users", json={"username": "ada", "email": huge})
     assert_json_error(response, 413, "larger than the limit of 131,072 bytes")
-    assert count_rows() == {"users": 0, "posts": 0}
+    assert count_rows() == rows()
 
 
 def test_the_longest_valid_post_fits_the_size_limit(client, user_id):
@@ -104,18 +104,18 @@ def test_ids_are_ascii_digits_only(client, user_id, path):
 
 
 @pytest.mark.parametrize("path", ["/users/01", "/users/001/posts"])
-def test_ids_have_no_leading_zeros(client, user_id, count_rows, path):
+def test_ids_have_no_leading_zeros(client, user_id, count_rows, path, rows):
     # Otherwise /users/01 would be a second URL for user 1.
     assert user_id == 1
     assert_json_error(client.get(path), 404)
     assert_json_error(client.post("/users/01/posts", json=GOOD_POST), 404)
-    assert count_rows() == {"users": 1, "posts": 0}
+    assert count_rows() == rows(users=1)
 
 
-def test_post_for_unknown_user_is_404(client, count_rows):
+def test_post_for_unknown_user_is_404(client, count_rows, rows):
     response = client.post("/users/999/posts", json=GOOD_POST)
     assert_json_error(response, 404, "999")
-    assert count_rows() == {"users": 0, "posts": 0}
+    assert count_rows() == rows()
 
 
 @pytest.mark.parametrize(
@@ -143,13 +143,13 @@ def test_unknown_route_and_wrong_method(client):
     assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
 
 
-def test_injection_strings_are_stored_as_text(client, count_rows):
+def test_injection_strings_are_stored_as_text(client, count_rows, rows):
     title = "'); DROP TABLE users; --"
     user = client.post("/users", json={"username": "bobby", "email": "b@b.io"}).json
     response = client.post(f"/users/{user['id']}/posts", json={"title": title, "body": "1 OR 1=1"})
     assert response.status_code == 201
     assert client.get(f"/users/{user['id']}/posts").json[0]["title"] == title
-    assert count_rows() == {"users": 1, "posts": 1}
+    assert count_rows() == rows(users=1, posts=1)
 
 
 def test_unexpected_errors_are_json_without_internals(app, client, monkeypatch, caplog):
@@ -175,7 +175,7 @@ def post_chunked(client, path, body: bytes):
     )
 
 
-def test_a_chunked_body_over_the_size_limit(client, app, count_rows):
+def test_a_chunked_body_over_the_size_limit(client, app, count_rows, rows):
     # A valid object, then spaces past the limit: Werkzeug reads only up to the limit.
     body = (
         json.dumps({"username": "ada", "email": "ada@example.com"}).encode()
@@ -183,7 +183,7 @@ def test_a_chunked_body_over_the_size_limit(client, app, count_rows):
     )
     response = post_chunked(client, "/users", body)
     assert_json_error(response, 413, "larger than the limit of 131,072 bytes")
-    assert count_rows() == {"users": 0, "posts": 0}
+    assert count_rows() == rows()
 
 
 def test_a_chunked_body_under_the_size_limit_is_read(client):

@@ -23,7 +23,7 @@ def test_no_connection_is_left_checked_out(client, engine):
     assert engine.pool.checkedout() == 0
 
 
-def test_a_failed_request_rolls_back(app, client, engine, count_rows, monkeypatch):
+def test_a_failed_request_rolls_back(app, client, engine, count_rows, monkeypatch, rows):
     # Make the commit fail after the INSERT reached the database.
     def failing_commit():
         db.session.flush()
@@ -37,7 +37,7 @@ def test_a_failed_request_rolls_back(app, client, engine, count_rows, monkeypatc
     # The next request commits: only its own row may be written, not ada.
     assert client.post("/users", json={"username": "grace", "email": "g@b.io"}).status_code == 201
     assert [u["username"] for u in client.get("/users").json] == ["grace"]
-    assert count_rows() == {"users": 1, "posts": 0}
+    assert count_rows() == rows(users=1)
 
 
 def test_db_needs_an_app_context(app):
@@ -89,7 +89,7 @@ def test_database_errors_do_not_show_the_values(app):
     assert "a private message" not in str(error.value)
 
 
-def test_a_username_taken_meanwhile_is_a_conflict(client, engine, count_rows, monkeypatch):
+def test_a_username_taken_meanwhile_is_a_conflict(client, engine, count_rows, monkeypatch, rows):
     check = db.session.scalar
 
     def another_request_takes_it_after_the_check(statement):
@@ -102,11 +102,11 @@ def test_a_username_taken_meanwhile_is_a_conflict(client, engine, count_rows, mo
     response = client.post("/users", json={"username": "ada", "email": "other@b.io"})
     assert response.status_code == 409, response.json
     assert "taken" in response.json["message"]
-    assert count_rows() == {"users": 1, "posts": 0}
+    assert count_rows() == rows(users=1)
     assert engine.pool.checkedout() == 0
 
 
-def test_a_post_for_a_user_deleted_meanwhile_is_404(client, engine, count_rows, monkeypatch):
+def test_a_post_for_a_user_deleted_meanwhile_is_404(client, engine, count_rows, monkeypatch, rows):
     user_id = client.post("/users", json={"username": "ada", "email": "a@b.io"}).json["id"]
     read_body = api.json_body
 
@@ -119,7 +119,7 @@ def test_a_post_for_a_user_deleted_meanwhile_is_404(client, engine, count_rows, 
     response = client.post(f"/users/{user_id}/posts", json={"title": "Hi", "body": "Hello."})
     assert response.status_code == 404, response.json
     assert f"no user with id {user_id}" in response.json["message"]
-    assert count_rows() == {"users": 0, "posts": 0}
+    assert count_rows() == rows()
 
 
 def test_a_database_locked_past_the_timeout_is_a_503(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from blog import create_app
-from blog.db import Session
+from blog.db import Base, Session
 
 
 @pytest.mark.smoke
@@ -19,36 +19,36 @@ def test_init_db_creates_the_tables(flask_command, engine):
     result = flask_command("init-db")
     assert result.exit_code == 0, result.output
     assert "Initialized the database" in result.output
-    assert set(inspect(engine).get_table_names()) >= {"users", "posts"}
+    assert set(inspect(engine).get_table_names()) >= set(Base.metadata.tables)
 
 
-def test_init_db_keeps_existing_rows(flask_command, client, count_rows):
+def test_init_db_keeps_existing_rows(flask_command, client, count_rows, rows):
     client.post("/users", json={"username": "ada", "email": "ada@example.com"})
     assert flask_command("init-db").exit_code == 0
-    assert count_rows()["users"] == 1
+    assert count_rows() == rows(users=1)
 
 
-def test_init_db_drop_asks_first_and_can_be_refused(flask_command, client, count_rows):
+def test_init_db_drop_asks_first_and_can_be_refused(flask_command, client, count_rows, rows):
     client.post("/users", json={"username": "ada", "email": "ada@example.com"})
     result = flask_command("init-db", "--drop", input="n\n")
     assert result.exit_code == 1
     assert "Aborted" in result.output
-    assert count_rows()["users"] == 1
+    assert count_rows() == rows(users=1)
 
 
-def test_init_db_drop_when_confirmed(flask_command, client, count_rows):
+def test_init_db_drop_when_confirmed(flask_command, client, count_rows, rows):
     client.post("/users", json={"username": "ada", "email": "ada@example.com"})
     result = flask_command("init-db", "--drop", input="y\n")
     assert result.exit_code == 0, result.output
-    assert count_rows() == {"users": 0, "posts": 0}
+    assert count_rows() == rows()
 
 
-def test_seed_twice_gives_the_same_rows(flask_command, client, count_rows):
+def test_seed_twice_gives_the_same_rows(flask_command, client, count_rows, rows):
     first = flask_command("seed")
     assert first.exit_code == 0, first.output
     assert "Seeded 3 new user(s)" in first.output
     after_first = count_rows()
-    assert after_first == {"users": 3, "posts": 3}
+    assert after_first == rows(users=3, posts=3)
 
     second = flask_command("seed")
     assert "Seeded 0 new user(s); 3 already there" in second.output
