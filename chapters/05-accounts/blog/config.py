@@ -15,4 +15,3 @@ class Defaults:
     MAX_CONTENT_LENGTH: int = 128 * 1024
     # Seconds a login token works, a year at most. Logging out ends it sooner.
     TOKEN_LIFETIME: int = 24 * 60 * 60
-
