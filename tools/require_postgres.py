@@ -22,7 +22,8 @@ import signal
 import subprocess
 import sys
 
-from postgres import PostgresRefused, PostgresUnavailable, fresh_database, postgres  # this script's own folder
+# From this script's own folder.
+from postgres import PostgresRefused, PostgresUnavailable, fresh_database, postgres
 
 
 def main(argv: list[str]) -> int:
