@@ -1,6 +1,7 @@
 """Every check in this repository is a nox session. ``nox -l`` lists them.
 
-    nox                  run the default sessions: every test and check
+    python3 noxfile.py   run the default sessions, a few at a time (tools/parallel.py)
+    nox                  run the default sessions one after another
     nox -s chapter-03    test one chapter
     nox -s serve         serve the docs on http://127.0.0.1:8000
 
@@ -293,5 +294,30 @@ def contract_compare(session: nox.Session) -> None:
     session.run("python", "-m", "bench.contract.compare", *session.posargs)
 
 
+# `python3 noxfile.py` alone runs the default sessions a few at a time (tools/parallel.py),
+# longest first: this order comes from timed runs. The benchmark runs last, alone,
+# so that no other session competes with what it measures.
+LONGEST_FIRST = [
+    "pitfalls",
+    "repo",
+    "chapter-05-lowest",
+    "chapter-04-lowest",
+    "chapter-05-postgres",
+    "proofs",
+    "chapter-04-postgres",
+    "browser",
+    "schemathesis-05",
+    "chapter-05",
+    "chapter-04",
+]
+ALONE = ["bench-quick"]
+
 if __name__ == "__main__":
-    nox.main()
+    parallel = tool("parallel")
+    jobs, arguments = parallel["jobs_asked"](sys.argv[1:])
+    if arguments or os.environ.get("NOXSESSION") or jobs == 1:
+        sys.argv[1:] = arguments  # any nox argument, or --jobs 1: nox itself, one at a time
+        nox.main()
+    else:
+        jobs = jobs or parallel["default_jobs"]()
+        sys.exit(parallel["run"](__file__, nox.options.sessions, jobs, LONGEST_FIRST, ALONE))
