@@ -49,20 +49,34 @@ def in_order(sessions: list[str], longest_first: list[str]) -> list[str]:
 def run(
     noxfile: str, sessions: list[str], jobs: int, longest_first: list[str], alone: list[str]
 ) -> int:
+    """Run ``sessions`` of ``noxfile`` ``jobs`` at a time; ``alone`` last, one by one."""
+    command = [sys.executable, "-m", "nox", "-f", noxfile, "-s"]
     logs = Path(noxfile).resolve().parent / ".nox" / "_logs"
+    return run_commands(command, sessions, jobs, longest_first, alone, logs)
+
+
+def run_commands(
+    command: list[str],
+    sessions: list[str],
+    jobs: int,
+    longest_first: list[str],
+    alone: list[str],
+    logs: Path,
+) -> int:
+    """Run ``command + [session]`` for each session; 0 if every one passed."""
     logs.mkdir(parents=True, exist_ok=True)
     together = in_order([name for name in sessions if name not in alone], longest_first)
     last = [name for name in sessions if name in alone]
     print(f"{len(sessions)} sessions, {jobs} at a time; then alone: {', '.join(last) or 'none'}.")
     print(f"Each log is printed when its session ends; all are in {logs}.", flush=True)
     started = time.monotonic()
-    results = run_batch(noxfile, together, jobs, logs)
-    results += run_batch(noxfile, last, 1, logs)
+    results = run_batch(command, together, jobs, logs)
+    results += run_batch(command, last, 1, logs)
     return summary(results, time.monotonic() - started)
 
 
 def run_batch(
-    noxfile: str, queue: list[str], jobs: int, logs: Path
+    command: list[str], queue: list[str], jobs: int, logs: Path
 ) -> list[tuple[str, bool, float]]:
     queue, running, results = list(queue), {}, []
     try:
@@ -70,9 +84,8 @@ def run_batch(
             while queue and len(running) < jobs:
                 name = queue.pop(0)
                 log = (logs / f"{name}.log").open("w")
-                command = [sys.executable, "-m", "nox", "-f", noxfile, "-s", name]
                 process = subprocess.Popen(
-                    command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+                    [*command, name], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
                 )
                 running[process] = (name, log, time.monotonic())
             time.sleep(0.5)
