@@ -60,7 +60,7 @@ def post(url: str, body: dict, token: str | None = None) -> dict:
 
 def wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
     # A server that exits fails at once; the deadline only stops a hang. On a
-    # busy machine (load 10 on 2 cores) gunicorn's start check and workers took 30 s.
+    # busy machine (load 10 on 2 cores) gunicorn once took more than 30 s to answer.
     deadline = time.monotonic() + seconds
     while True:
         try:
