@@ -11,6 +11,10 @@ fail. A guard that passes with its fix removed proves nothing: the run fails.
 Before any mutation, each chapter's guards run once on an unchanged copy and
 must pass, so that a failure always comes from the mutation.
 
+Every chapter a mutation lists gets its own run, even where the function and
+the guard tests read the same as in another chapter: whether a guard fails also
+depends on the fixtures, the factory and the modules around them, which differ.
+
 A mutation marked ``postgres = true`` runs its guards on PostgreSQL: the server
 at $TEST_DATABASE_URL (default 127.0.0.1:5432, else a throwaway one), in a new
 database for each guard run, so that runs going on at the same time never meet.
