@@ -67,10 +67,13 @@ def test_the_sessions_wrapper_hands_the_url_to_the_command(dead_url):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    why, said, got = result.stdout.splitlines()
+    why, said, database, got = result.stdout.splitlines()
     assert why.startswith(f"nothing usable at {dead_url}: ") and "refused" in why
     assert said.startswith("PostgreSQL 18.") and "(throwaway" in said
-    assert got == f"command got {said.split(' at ')[1].split(' ')[0]}"
+    server_url = said.split(" at ")[1].split(" ")[0]
+    url = database.removeprefix("This run's database: ")
+    assert got == f"command got {url}"
+    assert url == elsewhere(server_url, database=make_url(url).database)
 
 
 def test_the_wrapper_fails_loudly_when_no_server_will_do(dead_url):
@@ -110,6 +113,39 @@ def test_a_server_that_refuses_is_never_replaced(running, parts, said):
         pytest.fail("a throwaway server replaced the one that refused")
     assert f"the server at {url} answers but refused the connection" in str(refused.value)
     assert said in str(refused.value)
+
+
+def databases(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return set(connection.scalars(text("SELECT datname FROM pg_database")))
+    finally:
+        engine.dispose()
+
+
+def test_each_run_of_the_wrapper_gets_a_database_of_its_own_dropped_afterwards(running):
+    # The command says which database it is connected to, and leaves a table there.
+    show = (
+        "import os, sqlalchemy as sa; e = sa.create_engine(os.environ['TEST_DATABASE_URL'])\n"
+        "with e.begin() as c: c.execute(sa.text('CREATE TABLE mine (id int)'))\n"
+        "with e.connect() as c: print(c.scalar(sa.text('SELECT current_database()')))"
+    )
+    before = databases(running.url)
+    seen = []
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, REQUIRE_POSTGRES, running.url, "--", sys.executable, "-c", show],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        seen.append(result.stdout.splitlines()[-1])
+    # Two runs, two new databases (a shared one would refuse the second CREATE TABLE).
+    assert seen[0] != seen[1] and not before & set(seen)
+    assert all(name.startswith("test_") for name in seen)
+    assert databases(running.url) == before
 
 
 def test_in_ci_the_wrapper_fails_the_run_when_the_server_refuses(running):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tools import postgres as pg
 from tools import proofs
 
 SHOUT = """\
@@ -204,3 +205,37 @@ def test_a_guard_that_fails_for_want_of_the_entrys_settings_proves_nothing(tmp_p
     )
     with pytest.raises(proofs.ProofError, match="guards fail with no fix removed"):
         proofs.run(config, {"01": chapter}, jobs=1)
+
+
+def test_a_postgres_entry_runs_each_guard_run_in_a_new_database(
+    tmp_path, chapter, capsys, monkeypatch
+):
+    # The guard notes which database it ran in, and leaves a table there.
+    (chapter / "tests" / "test_database.py").write_text(
+        "import os\n\nimport sqlalchemy as sa\n\nfrom shout import shout\n\n\n"
+        "def test_shout_in_a_database():\n"
+        "    url = os.environ.get('TEST_DATABASE_URL')\n"
+        "    if url:\n"
+        "        engine = sa.create_engine(url)\n"
+        "        with engine.begin() as connection:\n"
+        "            connection.execute(sa.text('CREATE TABLE mine (id int)'))\n"
+        "            name = connection.scalar(sa.text('SELECT current_database()'))\n"
+        "        engine.dispose()\n"
+        "        with open(os.environ['SEEN'], 'a') as seen:\n"
+        "            print(name, file=seen)\n"
+        "    assert shout('hi') == 'HI!'\n"
+    )
+    config = write_config(tmp_path, "tests/test_database.py::test_shout_in_a_database")
+    marked = config.read_text().replace("[[mutation]]\n", "[[mutation]]\npostgres = true\n")
+    config.write_text(marked)
+    seen = tmp_path / "seen"
+    monkeypatch.setenv("SEEN", str(seen))
+    with pg.throwaway_server() as server:
+        monkeypatch.setenv("TEST_DATABASE_URL", server.url)
+        assert proofs.run(config, {"01": chapter}, jobs=1) == 0
+        left = pg.scalar(server.url, "SELECT count(*) FROM pg_database WHERE datname LIKE 'test_%'")
+    # The unchanged copy, then the mutated one: two databases, both dropped afterwards.
+    names = seen.read_text().split()
+    assert len(names) == 2 and len(set(names)) == 2 and "test" not in names
+    assert left == 0
+    assert "1 of 1 removals caught" in capsys.readouterr().out

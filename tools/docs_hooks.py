@@ -47,6 +47,7 @@ import ast
 import difflib
 import itertools
 import logging
+import os
 import platform
 import re
 import subprocess
@@ -568,7 +569,12 @@ def generate(root: Path = ROOT) -> list[Path]:
         if path.is_file() and path.read_text("utf-8") == content:
             continue  # unchanged: do not touch it, or `mkdocs serve` may loop
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, "utf-8")
+        # Written aside, then renamed into place: builds that run at the same time
+        # (the docs and browser sessions) read a file whole, never half-written.
+        # Aside means outside diffs/, whose strays the loop below deletes.
+        aside = out_dir / f".writing-{os.getpid()}"
+        aside.write_text(content, "utf-8")
+        aside.replace(path)
         written.append(path)
     # A file that is no longer generated (a chapter file was deleted) must not
     # linger: a page that still includes it should fail the build.

@@ -58,7 +58,9 @@ def post(url: str, body: dict, token: str | None = None) -> dict:
         return json.load(response)
 
 
-def wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
+    # A server that exits fails at once; the deadline only stops a hang. On a
+    # busy machine (load 10 on 2 cores) gunicorn once took more than 30 s to answer.
     deadline = time.monotonic() + seconds
     while True:
         try:

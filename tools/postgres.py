@@ -14,6 +14,8 @@ when neither works. A server that listens but refuses the connection (a wrong
 password, a missing database) is never replaced: that raises ``PostgresRefused``
 with the server's own message, since testing elsewhere would hide a broken
 configuration. Needs SQLAlchemy and a driver (psycopg) to check the URL.
+``fresh_database()`` makes a new, empty database on a server and drops it on
+exit: runs that share a server each get one, so they can run at the same time.
 ``tools/require_postgres.py`` is the command-line wrapper the nox sessions use.
 """
 
@@ -24,6 +26,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -129,6 +132,38 @@ def postgres(url: str = DEFAULT_URL, *, embedded: bool = True) -> Iterator[Postg
         except PostgresUnavailable as failed:
             raise PostgresUnavailable(f"{reason}\nand {failed}") from cause
         yield replace(server, why=reason)
+
+
+@contextmanager
+def fresh_database(url: str) -> Iterator[str]:
+    """A new, empty database on the server at ``url``, dropped on exit; yields its URL.
+
+    Test runs that share a server run at the same time: each gets a database of
+    its own, since advisory locks and the list of connections span a whole database.
+    """
+    from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy.exc import DBAPIError
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")  # no CREATE DATABASE in a transaction
+    try:
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f"CREATE DATABASE {name}"))
+        except DBAPIError as error:
+            said = " ".join(str(error.orig).split())
+            raise PostgresRefused(
+                f"could not create a database for this run on {url}: {said}\n"
+                "The user needs the CREATEDB privilege (ALTER ROLE ... CREATEDB)."
+            ) from error
+        try:
+            yield make_url(url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                # FORCE: a connection the run left open must not keep the database.
+                connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    finally:
+        admin.dispose()
 
 
 @contextmanager

