@@ -30,12 +30,20 @@ from pydantic import (
 from blog.models import MAX_ID, utc_timestamp
 
 
+# Every control (Cc) and format (Cf) character, found once: it takes a look at
+# each of Unicode's 1.1 million code points.
+CONTROL_AND_FORMAT = [
+    (code, category)
+    for code, category in enumerate(map(unicodedata.category, map(chr, range(sys.maxunicode + 1))))
+    if category in ("Cc", "Cf")
+]
+
+
 def characters(*categories: str, keep: str = "") -> str:
     """A regex character-class body: every code point of ``categories`` but ``keep``."""
     ranges: list[tuple[int, int]] = []
-    for code in range(sys.maxunicode + 1):
-        char = chr(code)
-        if unicodedata.category(char) in categories and char not in keep:
+    for code, category in CONTROL_AND_FORMAT:
+        if category in categories and chr(code) not in keep:
             if ranges and ranges[-1][1] == code - 1:
                 ranges[-1] = (ranges[-1][0], code)
             else:
@@ -195,14 +203,20 @@ class Page(BaseModel):
 
     model_config = ConfigDict(regex_engine="python-re")
 
-    limit: Annotated[int, WholeNumber, Field(ge=1, le=MAX_LIMIT, description="How many items.")] = (
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="How many items."), WholeNumber] = (
         DEFAULT_LIMIT
     )
+    # None, the default, is the first page: the document shows no default.
     after: Annotated[
-        int | None,
+        int,
+        Field(
+            ge=1,
+            le=MAX_ID,
+            description="The id the previous page ended on (in its `next`).",
+            json_schema_extra=lambda schema: schema.pop("default"),
+        ),
         WholeNumber,
-        Field(ge=1, le=MAX_ID, description="The id the previous page ended on (its `next`)."),
-    ] = None
+    ] = None  # type: ignore[assignment]
 
 
 class Output(BaseModel):
