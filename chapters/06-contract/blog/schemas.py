@@ -29,7 +29,6 @@ from pydantic import (
 
 from blog.models import MAX_ID, utc_timestamp
 
-
 # Every control (Cc) and format (Cf) character, found once: it takes a look at
 # each of Unicode's 1.1 million code points.
 CONTROL_AND_FORMAT = [
