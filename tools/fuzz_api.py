@@ -3,9 +3,11 @@
     python tools/fuzz_api.py chapters/06-contract [extra schemathesis options]
 
 The README's "## Test it" section has one line that starts with
-``SCHEMATHESIS_HOOKS=``: that line runs here as written, in the chapter's
-folder. Only the address changes: the README's 127.0.0.1:5000 becomes a free
-port, so nothing else in use there is tested by mistake.
+``SCHEMATHESIS_HOOKS=``: that line runs here as written. Only the address
+changes: the README's 127.0.0.1:5000 becomes a free port, so nothing else in
+use there is tested by mistake. It runs in a temporary folder that links to the
+chapter's tests/, since schemathesis keeps a cache where it runs, and a cached
+failure of an earlier run would be tried first.
 
 The app runs on Flask's development server, as `flask run` starts it, on a new
 SQLite file, with one change the test suite makes too (conftest.py): passwords
@@ -92,7 +94,8 @@ def main(chapter: Path, options: list[str]) -> int:
             command = command.replace(README_ADDRESS, f"127.0.0.1:{port}")
             command = " ".join([command, *map(shlex.quote, options)])
             print(f"$ {command}", flush=True)
-            status = subprocess.run(["bash", "-c", command], cwd=chapter, env=env).returncode
+            (Path(tmp) / "tests").symlink_to(chapter / "tests")
+            status = subprocess.run(["bash", "-c", command], cwd=tmp, env=env).returncode
         finally:
             server.terminate()
             server.wait(timeout=10)

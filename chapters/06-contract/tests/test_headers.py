@@ -91,3 +91,12 @@ def test_another_origin_still_may_not(cors_client):
     assert "Access-Control-Allow-Origin" not in preflight.headers
     response = cors_client.get("/api/openapi.json", headers={"Origin": elsewhere["Origin"]})
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_the_origins_come_from_the_environment(monkeypatch, database_url):
+    # As the README sets them: a JSON list in FLASK_CORS_ORIGINS.
+    monkeypatch.setenv("FLASK_CORS_ORIGINS", f'["{FRONT_END}"]')
+    monkeypatch.setenv("FLASK_DATABASE_URL", database_url)
+    client = create_app().test_client()
+    response = client.get("/api/openapi.json", headers={"Origin": FRONT_END})
+    assert response.headers["Access-Control-Allow-Origin"] == FRONT_END

@@ -154,3 +154,17 @@ def test_the_document_names_the_domains_the_address_check_refuses(client, email,
     assert bool(re.search(pattern, email)) == accepted
     body = {"username": "ada", "email": email, "password": PASSWORD}
     assert (client.post("/api/users", json=body).status_code == 201) == accepted
+
+
+def test_every_link_leads_to_a_documented_operation():
+    ids = {operation["operationId"] for _, _, operation in operations()}
+    links = [
+        link
+        for _, _, operation in operations()
+        for answer in operation["responses"].values()
+        for link in answer.get("links", {}).values()
+    ]
+    assert (
+        len(links) == 4
+    )  # a new account to itself and its posts; a new post to itself and its edit
+    assert {link["operationId"] for link in links} <= ids
