@@ -21,23 +21,13 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # and seeding are CLI commands: in the factory they would run once per worker.
 preload_app = False
 
-# This runs behind a reverse proxy that buffers requests (nginx does by
-# default): the proxy reads a slow client's request in full before passing it
-# on. Without one, a client that sends half a request holds a sync worker until
-# the worker is killed after `timeout` seconds of silence; two such clients
-# hold both workers. 10 s (gunicorn's default is 30) bounds that, and is also
-# the most any request may take here: these answer in milliseconds.
-timeout = 10
+# One line per request on stdout, for whatever collects the process output.
+accesslog = "-"
 
-# The app logs one line per request itself, with its request id (blog/logs.py).
-accesslog = None
-
-# Forwarded headers: gunicorn trusts none of them. X-Forwarded-For and -Proto
-# are honoured by the app, for as many proxies as TRUSTED_PROXIES says
-# (blog/proxy.py), not by gunicorn, which by default trusts them from
-# 127.0.0.1. SCRIPT_NAME and PATH_INFO headers would move the URLs the app
-# builds, so they are trusted from no one.
-secure_scheme_headers = {}
+# Forwarded headers. The scheme headers (X-Forwarded-Proto and the like) are
+# trusted only from a proxy on this machine, gunicorn's default made explicit.
+# The app is served at the root, so SCRIPT_NAME and PATH_INFO headers are
+# trusted from no one: they would move the URLs the app builds.
 forwarded_allow_ips = "127.0.0.1,::1"
 forwarder_headers = ""
 

@@ -7,8 +7,6 @@ from typing import Any
 
 from apiflask import APIFlask
 
-from blog import config
-
 
 def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
     """Build and configure a new app. Called once per process (and per test)."""
@@ -27,7 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
     if test_config is None:
         # Deployment settings: instance/config.py, then FLASK_* variables,
         # e.g. FLASK_DATABASE_URL or FLASK_SECRET_KEY.
-        config.load_instance_file(app)
+        app.config.from_pyfile("config.py", silent=True)
         app.config.from_prefixed_env()
     else:
         app.config.from_mapping(test_config)
@@ -35,7 +33,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
     if not app.config["DATABASE_URL"]:
         # Only you may enter the folder that holds the data and instance/config.py.
         os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
-        app.config["DATABASE_URL"] = config.instance_database_url(app)
+        path = os.path.join(app.instance_path, "blog.sqlite")
+        app.config["DATABASE_URL"] = f"sqlite:///{path}"
 
     # Each module binds itself to this app; none of them imports the app.
     from blog import auth, cli, db, errors, headers, openapi, posts, users, validation

@@ -1,18 +1,10 @@
 """Default settings. Secrets and URLs come from the environment at run time."""
 
-from __future__ import annotations
-
-import os
-
-from flask import Config, Flask
-from sqlalchemy.engine import make_url
-
 
 class Defaults:
     # None means "not configured": wsgi.py refuses to start without a real key.
     SECRET_KEY: str | None = None
-    # None means "a SQLite file in the instance folder", for development only:
-    # wsgi.py refuses to start on it.
+    # None means "a SQLite file in the instance folder".
     DATABASE_URL: str | None = None
     # Seconds a SQLite writer waits for a lock; after that the client gets a 503.
     SQLITE_TIMEOUT: float = 5.0
@@ -27,25 +19,3 @@ class Defaults:
     CORS_ORIGINS: list[str] = []
     # Seconds a login token works, a year at most. Logging out ends it sooner.
     TOKEN_LIFETIME: int = 24 * 60 * 60
-
-
-def load_instance_file(app: Flask) -> None:
-    """Read instance/config.py, which may hold anything but secrets."""
-    settings = Config(app.instance_path)
-    if not settings.from_pyfile("config.py", silent=True):
-        return
-    secrets = [name for name in ("SECRET_KEY",) if settings.get(name)]
-    url = settings.get("DATABASE_URL")
-    if url and make_url(url).password:
-        secrets.append("DATABASE_URL with a password")
-    if secrets:
-        raise RuntimeError(
-            f"{os.path.join(app.instance_path, 'config.py')} sets {', '.join(secrets)}. "
-            "Secrets come only from the environment: FLASK_SECRET_KEY, FLASK_DATABASE_URL."
-        )
-    app.config.update(settings)
-
-
-def instance_database_url(app: Flask) -> str:
-    """The development database: a SQLite file in the instance folder."""
-    return f"sqlite:///{os.path.join(app.instance_path, 'blog.sqlite')}"

@@ -15,12 +15,7 @@ def create_post(client, account, title="Hello", body="First post."):
 
 
 def test_the_api_lives_under_one_prefix(app):
-    # The health probes stay at the root: they are for the platform, not for clients.
-    rules = [
-        rule.rule
-        for rule in app.url_map.iter_rules()
-        if rule.endpoint != "static" and not rule.endpoint.startswith("health.")
-    ]
+    rules = [rule.rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
     assert rules and all(rule.startswith("/api/") for rule in rules)
 
 
