@@ -14,30 +14,15 @@ from apiflask import APIFlask
 from blog.models import MAX_ID
 from blog.schemas import Error
 
-ERROR = {"$ref": "#/components/schemas/Error"}
-# The answers any request can meet, by what it sends.
-ANY_REQUEST = {
-    "503": (
-        "The database is busy (SQLite stayed locked past its timeout) or unavailable; try again.",
-        {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
-    )
-}
+ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+# The answers a request can meet by what it sends, and the header each carries.
+ANY_REQUEST = {"503": ("The database is busy or unavailable; try again.", "Retry-After")}
 WITH_A_BODY = {
     "400": ("The request is not valid; the message says why.", None),
     "413": ("The body is larger than the server accepts.", None),
     "415": ("The body is not JSON.", None),
 }
-WITH_A_TOKEN = {
-    "401": (
-        "No token, or one that is malformed, unknown, expired or logged out.",
-        {
-            "WWW-Authenticate": {
-                "description": 'e.g. `Bearer realm="blog"`',
-                "schema": {"type": "string"},
-            }
-        },
-    )
-}
+WITH_A_TOKEN = {"401": ("No token, or a malformed, unknown or expired one.", "WWW-Authenticate")}
 
 
 def complete(document: dict[str, Any]) -> dict[str, Any]:
@@ -52,16 +37,13 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
                 answers |= WITH_A_BODY
             if operation.get("security"):
                 answers |= WITH_A_TOKEN
-            for code, (description, headers) in answers.items():
-                answer = {
+            for code, (description, header) in answers.items():
+                answer = operation["responses"][code] = {
                     "description": description,
-                    "content": {"application/json": {"schema": ERROR}},
+                    "content": ERROR,
                 }
-                if headers:
-                    answer["headers"] = {
-                        name: {**header, "required": True} for name, header in headers.items()
-                    }
-                operation["responses"][code] = answer
+                if header:
+                    answer["headers"] = {header: {"required": True, "schema": {"type": "string"}}}
             for parameter in operation.get("parameters", []):
                 if parameter["in"] == "path":  # ids: 1 to the largest a database stores
                     parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}

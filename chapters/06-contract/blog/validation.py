@@ -1,14 +1,12 @@
-"""What a request sends before the contract sees it: ids in URLs and JSON bodies.
-
-blog/schemas.py says what a body must hold; this module makes sure there is a
-JSON object to check, read within the size limit. Every failure is a 4xx.
-"""
+"""Checks for what a request sends: ids in URLs and JSON bodies. Every failure is a 4xx."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from flask import Request, abort, current_app, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
@@ -23,6 +21,21 @@ class IdConverter(IntegerConverter):
     """
 
     regex = r"[1-9][0-9]*"
+
+
+def normalize_email(value: str) -> str:
+    # Syntax only: a DNS lookup per request would make registration slow and
+    # flaky. Proving an address works takes a confirmation mail.
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        abort(400, f"'email' is not valid: {error}")
+
+
+def nfkc(value: str) -> str:
+    # "é" typed as one code point or as "e" plus an accent is one password to
+    # its owner: compare their normal form (NFKC, as NIST SP 800-63B advises).
+    return unicodedata.normalize("NFKC", value)
 
 
 class JSONRequest(Request):
