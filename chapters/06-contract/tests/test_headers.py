@@ -83,6 +83,8 @@ def test_the_configured_front_end_may_send_writes_after_a_preflight(cors_client)
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
     allowed = preflight.headers["Access-Control-Allow-Headers"].lower()
     assert {"authorization", "content-type"} <= {h.strip() for h in allowed.split(",")}
+    # The token travels in a header the script sets: no cookie, no credentials.
+    assert "Access-Control-Allow-Credentials" not in preflight.headers
 
 
 def test_another_origin_still_may_not(cors_client):
