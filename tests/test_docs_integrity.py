@@ -297,6 +297,7 @@ NAMED_ELSEWHERE = {
     "SQLALCHEMY_BINDS": "a Flask-SQLAlchemy setting",
     "SQLALCHEMY_ECHO": "a Flask-SQLAlchemy setting",
     "FLASK_ENV": "removed in Flask 2.3",
+    "positive_data_acceptance": "a schemathesis check",
     "FLASK_RUN_FROM_CLI": "set by the flask command",
     "make_app": "a factory name the flask command looks for",
     "flash()": "Flask",
