@@ -17,7 +17,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
     app = APIFlask(
         __name__,
         title="Blog API",
-        version="6.0.0",
+        version="7.0.0",
         spec_path="/api/openapi.json",
         docs_path=None,  # no interactive page: it would load scripts from elsewhere
         instance_relative_config=True,
@@ -38,14 +38,30 @@ def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
         app.config["DATABASE_URL"] = config.instance_database_url(app)
 
     # Each module binds itself to this app; none of them imports the app.
-    from blog import auth, cli, db, errors, headers, openapi, posts, users, validation
+    from blog import (
+        auth,
+        cli,
+        db,
+        errors,
+        headers,
+        health,
+        logs,
+        openapi,
+        posts,
+        proxy,
+        users,
+        validation,
+    )
 
+    logs.init_app(app)  # first, so every request gets its id before anything else runs
+    proxy.init_app(app)
     auth.init_app(app)
     db.init_app(app)
     cli.init_app(app)
     errors.init_app(app)
     openapi.init_app(app)
     headers.init_app(app)
+    health.init_app(app)  # /healthz and /readyz, at the root: they are for the platform
     app.request_class = validation.JSONRequest
     app.url_map.converters["id"] = validation.IdConverter  # before the routes that use it
     # One blueprint per feature, all under one prefix: a proxy rule, a cache

@@ -21,6 +21,12 @@ class Defaults:
     # of any route, a post of 10,200 characters, takes 122,425 bytes when every
     # character is an emoji that the client escapes as JSON does (12 bytes each).
     MAX_CONTENT_LENGTH: int = 128 * 1024
+    # DEBUG, INFO, WARNING, ...; "text" for people, "json" for a log collector.
+    LOG_LEVEL: str = "INFO"
+    LOG_FORMAT: str = "text"
+    # How many proxies in front of the app set X-Forwarded-For and -Proto.
+    # 0 trusts none, since without a proxy the client could send them.
+    TRUSTED_PROXIES: int = 0
     # The origins of browser front-ends that may call the API from their pages,
     # e.g. ["https://app.example.com"]. None by default: browsers then refuse
     # every other site's script the answers.
