@@ -194,7 +194,7 @@ PITFALLS_REQUIREMENTS = (
     *("Flask", "Flask-SQLAlchemy", "SQLAlchemy", "python-dotenv", "pytest"),
     *("email-validator", "alembic", "gunicorn"),
     # Chapter 07, which the slow-clients demonstration serves, is built on these.
-    *("APIFlask", "pydantic", "Flask-Cors"),
+    *("APIFlask", "pydantic", "Flask-Cors", "Flask-Limiter[redis]"),
 )
 
 

@@ -49,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
         openapi,
         posts,
         proxy,
+        ratelimit,
         users,
         validation,
     )
@@ -59,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
     db.init_app(app)
     cli.init_app(app)
     errors.init_app(app)
+    ratelimit.init_app(app)
     openapi.init_app(app)
     headers.init_app(app)
     health.init_app(app)  # /healthz and /readyz, at the root: they are for the platform

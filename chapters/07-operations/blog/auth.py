@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from blog import schemas
+from blog import ratelimit, schemas
 from blog.db import Session
 from blog.errors import broke
 from blog.models import Token, User
@@ -133,8 +133,10 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 @bp.post("/auth/login")
+@ratelimit.attempts
 @bp.input(schemas.Login, arg_name="data")
 @bp.output(schemas.Token)
+@bp.doc(responses={429: "Too many attempts."})
 def login(data: schemas.Login) -> tuple[dict[str, Any], int, dict[str, str]]:
     user = Session.scalar(select(User).where(func.lower(User.username) == data.username.lower()))
     if user is None or user.password_hash is None:

@@ -31,6 +31,16 @@ class Defaults:
     # e.g. ["https://app.example.com"]. None by default: browsers then refuse
     # every other site's script the answers.
     CORS_ORIGINS: list[str] = []
+    # Logins and registrations: attempts per client address and per account
+    # name, each counted in RATELIMIT_STORAGE_URI, shared by every worker.
+    # "memory://" counts in each process alone: set redis://... in production.
+    RATELIMIT_PER_CLIENT: str = "30 per minute"
+    RATELIMIT_PER_ACCOUNT: str = "10 per minute"
+    RATELIMIT_STORAGE_URI: str = "memory://"
+    # A limited answer says when to try again (Retry-After, X-RateLimit-*).
+    RATELIMIT_HEADERS_ENABLED: bool = True
+    # Redis down: let attempts through (and log it) rather than refuse every login.
+    RATELIMIT_SWALLOW_ERRORS: bool = True
     # Seconds a login token works, a year at most. Logging out ends it sooner.
     TOKEN_LIFETIME: int = 24 * 60 * 60
 

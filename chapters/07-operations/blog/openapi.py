@@ -27,6 +27,13 @@ WITH_A_BODY = {
     "413": ("The body is larger than the server accepts.", None),
     "415": ("The body is not JSON.", None),
 }
+# Declared by the rate-limited views (blog/ratelimit.py) with @bp.doc.
+RATE_LIMITED = {
+    "429": (
+        "Too many attempts from this client or for this account; try again later.",
+        {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+    )
+}
 WITH_A_TOKEN = {
     "401": (
         "No token, or one that is malformed, unknown, expired or logged out.",
@@ -52,6 +59,8 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
                 answers |= WITH_A_BODY
             if operation.get("security"):
                 answers |= WITH_A_TOKEN
+            if "429" in operation["responses"]:
+                answers |= RATE_LIMITED
             for code, (description, headers) in answers.items():
                 answer = {
                     "description": description,

@@ -9,7 +9,7 @@ from flask import abort, g, url_for
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from blog import schemas
+from blog import ratelimit, schemas
 from blog.auth import NO_STORE, confirm_password, hash_password, login_required
 from blog.db import Session
 from blog.errors import broke
@@ -28,9 +28,10 @@ def list_users(page: schemas.Page) -> dict[str, Any]:
 
 
 @bp.post("/users")
+@ratelimit.attempts
 @bp.input(schemas.NewUser, arg_name="data")
 @bp.output(schemas.Account, status_code=201)
-@bp.doc(responses={409: "The username is taken."})
+@bp.doc(responses={409: "The username is taken.", 429: "Too many attempts."})
 def create_user(data: schemas.NewUser) -> tuple[schemas.Account, int, dict[str, str]]:
     taken = f"The username {data.username!r} is taken."
     if Session.scalar(select(User.id).where(func.lower(User.username) == data.username.lower())):

@@ -72,6 +72,10 @@ def empty_app(database_url: str) -> Iterator[Flask]:
             "TESTING": True,
             "SECRET_KEY": "test",
             "DATABASE_URL": database_url,
+            # Tests log in and register far more often than a person: the
+            # limits have their own tests (test_ratelimit.py), with small ones.
+            "RATELIMIT_PER_CLIENT": "10000 per minute",
+            "RATELIMIT_PER_ACCOUNT": "10000 per minute",
         }
     )
     yield app
