@@ -37,8 +37,6 @@ class Defaults:
     RATELIMIT_PER_CLIENT: str = "30 per minute"
     RATELIMIT_PER_ACCOUNT: str = "10 per minute"
     RATELIMIT_STORAGE_URI: str = "memory://"
-    # A limited answer says when to try again (Retry-After, X-RateLimit-*).
-    RATELIMIT_HEADERS_ENABLED: bool = True
     # Redis down: let attempts through (and log it) rather than refuse every login.
     RATELIMIT_SWALLOW_ERRORS: bool = True
     # Seconds a login token works, a year at most. Logging out ends it sooner.

@@ -8,11 +8,17 @@ gunicorn worker counts against the same limit (``memory://`` counts per process)
 
 from __future__ import annotations
 
+import math
+import time
+
 from apiflask import APIFlask
 from flask import current_app, request
-from flask_limiter import Limiter
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from blog.errors import handle_http_error
 
 limiter = Limiter(key_func=get_remote_address)
 
@@ -45,5 +51,19 @@ def attempts(view):
     return limiter.limit(per_client, error_message=TOO_MANY)(view)
 
 
+def too_many_attempts(error: RateLimitExceeded) -> Response:
+    """The 429 in JSON, with the seconds until the exceeded limit's window ends.
+
+    Set here rather than by Flask-Limiter's RATELIMIT_HEADERS_ENABLED, which
+    writes Retry-After on every answer of a limited view, a 503's too.
+    """
+    response = handle_http_error(error)
+    breached = limiter.current_limit
+    wait = breached.window.reset_time - time.time() if breached else 60
+    response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
+
+
 def init_app(app: APIFlask) -> None:
     limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, too_many_attempts)
