@@ -312,11 +312,11 @@ def expected_answer(app: App, name: str) -> object:
     users = seeded_users()
     if not app.accounts:
         return users
-    # Chapter 05 answers what anyone may see (no e-mail address), a page at a time,
-    # and the account's own fields, e-mail included, to its owner.
+    # The service answers what anyone may see (no e-mail address), a page at a
+    # time, newest first, and the account's own fields, e-mail included, to its owner.
     public = [{"id": u["id"], "username": u["username"]} for u in users]
     return {
-        "read": {"items": public, "next": None},  # all 20 on the first page
+        "read": {"items": public[::-1], "next": None},  # all 20 on the first page
         "user": public[0],
         "me": users[0],
     }[name]

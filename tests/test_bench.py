@@ -484,7 +484,8 @@ class FakeApi:
         self.answers = {
             ("POST", "/api/users"): (201, {}),
             ("POST", "/api/auth/login"): (200, {"token": "secret-token"}),
-            ("GET", "/api/users"): (200, listing or {"items": public, "next": None}),
+            # Newest first, as the service lists them.
+            ("GET", "/api/users"): (200, listing or {"items": public[::-1], "next": None}),
             ("GET", "/api/users/1"): (200, public[0]),
             ("GET", "/api/auth/me"): (200, users[0]),
             ("POST", "/api/posts"): (201, {"id": 1, "user_id": 1}),
