@@ -194,6 +194,8 @@ def repo(session: nox.Session) -> None:
 PITFALLS_REQUIREMENTS = (
     *("Flask", "Flask-SQLAlchemy", "SQLAlchemy", "python-dotenv", "pytest"),
     *("email-validator", "alembic", "gunicorn"),
+    # Chapter 07, which the slow-clients demonstration serves, is built on these.
+    *("APIFlask", "pydantic", "Flask-Cors", "Flask-Limiter[redis]"),
 )
 
 

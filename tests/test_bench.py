@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from bench import report, run
+from tools.chapters import chapters
 
 ROUNDS = 3
 SETTINGS = {
@@ -483,7 +484,8 @@ class FakeApi:
         self.answers = {
             ("POST", "/api/users"): (201, {}),
             ("POST", "/api/auth/login"): (200, {"token": "secret-token"}),
-            ("GET", "/api/users"): (200, listing or {"items": public, "next": None}),
+            # Newest first, as the service lists them.
+            ("GET", "/api/users"): (200, listing or {"items": public[::-1], "next": None}),
             ("GET", "/api/users/1"): (200, public[0]),
             ("GET", "/api/auth/me"): (200, users[0]),
             ("POST", "/api/posts"): (201, {"id": 1, "user_id": 1}),
@@ -560,8 +562,8 @@ def test_the_token_check_is_a_layer_of_its_own(tmp_path):
     one_user = text.split("**One user**", 1)[1].split("\n\n*req/s*", 1)[0]
     rows = [line for line in one_user.splitlines() if line.startswith("| (h) ")]
     assert [row.split(" | ")[0] for row in rows] == [
-        "| (h) 05 service, `GET /api/users/1`, no token",
-        "| (h) 05 service, `GET /api/auth/me`, with a token",
+        f"| (h) {max(chapters())} service, `GET /api/users/1`, no token",
+        f"| (h) {max(chapters())} service, `GET /api/auth/me`, with a token",
     ]
     assert rows[1].split(" | ")[1] == "4,500"
 

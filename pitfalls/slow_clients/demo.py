@@ -1,6 +1,6 @@
 """Demonstration: two clients that send half a request hold both of gunicorn's sync workers.
 
-Chapter 05 under gunicorn with its shipped ``gunicorn.conf.py`` (two sync
+Chapter 07 under gunicorn with its shipped ``gunicorn.conf.py`` (two sync
 workers), once with gunicorn's default worker timeout of 30 s and once with the
 file's 10 s. Two connections each send the first lines of a request and then
 wait; a request that normally takes milliseconds is timed while they wait.
@@ -24,7 +24,7 @@ def timed_get(url: str) -> str:
 
 
 def slow_clients(timeout: list[str]) -> None:
-    chapter = CHAPTERS["05"]
+    chapter = CHAPTERS["07"]
     with scratch() as tmp:
         env = terminal(
             chapter,

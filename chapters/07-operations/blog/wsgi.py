@@ -1,0 +1,62 @@
+"""The production entry point: ``gunicorn blog.wsgi:app``.
+
+``python -m blog.wsgi`` runs the start check alone: silent with status 0 when a
+server may start, else the problems and status 1 (gunicorn.conf.py runs it
+once before any worker starts).
+"""
+
+import sys
+
+from flask import Flask
+from sqlalchemy.exc import OperationalError
+
+from blog import config, create_app, migrate
+from blog.db import Session
+
+app = create_app()
+
+
+def refuse_unsafe_start(app: Flask) -> None:
+    """A real server starts here: what development tolerates is an error now."""
+    problems = []
+    key = app.config["SECRET_KEY"]
+    # FLASK_SECRET_KEY=1 or =true would arrive as a number or a boolean.
+    if not isinstance(key, str) or len(key) < 16:
+        problems.append(
+            "SECRET_KEY is not set to a string of at least 16 characters. Export "
+            "FLASK_SECRET_KEY, e.g. FLASK_SECRET_KEY="
+            "$(python3 -c 'import secrets; print(secrets.token_hex(32))')."
+        )
+    if app.debug:
+        problems.append("Debug mode is on. Unset FLASK_DEBUG.")
+    if app.config["DATABASE_URL"] == config.instance_database_url(app):
+        # In a regular install the instance folder is inside the virtualenv,
+        # lost with it. Production names its database.
+        problems.append(
+            "DATABASE_URL is not set. Export FLASK_DATABASE_URL "
+            "(e.g. postgresql+psycopg://... or sqlite:////srv/blog/blog.sqlite)."
+        )
+    else:
+        try:
+            with Session.get_bind().connect() as connection:
+                current = migrate.current_revisions(connection)
+        except OperationalError as error:  # no server, a wrong password, a missing folder
+            problems.append(f"The database does not answer: {str(error.orig).strip()}")
+        else:
+            problem = migrate.schema_problem(current, migrate.head_revisions())
+            if problem:
+                problems.append(problem)
+    # Close the check's connection: with `gunicorn --preload` every worker is
+    # forked from this process, and a pooled connection would be shared by all.
+    Session.get_bind().dispose()
+    if problems:
+        raise RuntimeError("Refusing to start:\n- " + "\n- ".join(problems))
+
+
+if __name__ == "__main__":
+    try:
+        refuse_unsafe_start(app)
+    except RuntimeError as refusal:
+        sys.exit(str(refusal))  # the message alone, no traceback
+else:
+    refuse_unsafe_start(app)

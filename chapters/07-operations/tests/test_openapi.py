@@ -1,0 +1,95 @@
+"""The OpenAPI document describes every route, and asks for a token exactly where the code does."""
+
+import re
+
+import pytest
+
+from blog import create_app
+from conftest import PASSWORD
+
+WRITES = {"post", "put", "patch", "delete"}
+# The document as the app serves it. APIFlask writes it from the views alone:
+# an app without a database writes the same one.
+DOCUMENT = create_app({"TESTING": True, "DATABASE_URL": "sqlite://"}).spec
+BEARER = [{name: []} for name in DOCUMENT["components"]["securitySchemes"]]
+
+
+def operations():
+    for path, item in DOCUMENT["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                yield path, method, operation
+
+
+def url_of(path: str) -> str:
+    """A real URL for a documented path: id 1 wherever an id goes."""
+    return path.replace("{user_id}", "1").replace("{post_id}", "1")
+
+
+def test_the_document_is_served(client):
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200
+    assert response.json == DOCUMENT
+    assert response.json["openapi"] == "3.1.0"
+
+
+def test_every_route_is_in_the_document_and_nothing_else(app):
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in ("static", "openapi.spec") or rule.endpoint.startswith("health."):
+            continue  # the health probes are for the platform, outside the API's document
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        routes |= {(path, method.lower()) for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routes == {(path, method) for path, method, _ in operations()}
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "operation"),
+    [pytest.param(*op, id=f"{op[1]} {op[0]}") for op in operations()],
+)
+def test_a_token_is_required_exactly_where_the_document_says(client, path, method, operation):
+    secured = operation.get("security") == BEARER
+    url = url_of(path)
+    response = client.open(url, method=method.upper(), json={})
+    assert (response.status_code == 401) == secured, response.json
+    if secured:
+        assert "401" in operation["responses"]
+
+
+def test_every_write_needs_a_token_except_registering_and_logging_in():
+    public_writes = {
+        (path, method)
+        for path, method, operation in operations()
+        if method in WRITES and not operation.get("security")
+    }
+    assert public_writes == {("/api/users", "post"), ("/api/auth/login", "post")}
+
+
+# A body each operation accepts, so that the database is the first thing to fail.
+VALID_BODIES = {
+    ("/api/auth/login", "post"): {"username": "ada", "password": PASSWORD},
+    ("/api/users", "post"): {"username": "ada", "email": "ada@example.com", "password": PASSWORD},
+    ("/api/posts", "post"): {"title": "T", "body": "B"},
+    ("/api/posts/{post_id}", "patch"): {"title": "T"},
+    ("/api/auth/password", "post"): {"current_password": PASSWORD, "new_password": PASSWORD},
+    ("/api/users/{user_id}", "delete"): {"password": PASSWORD},
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "operation"),
+    [pytest.param(*op, id=f"{op[1]} {op[0]}") for op in operations()],
+)
+def test_every_operation_answers_the_documented_503_when_the_database_is_down(
+    unavailable_client, path, method, operation
+):
+    url = url_of(path)
+    response = unavailable_client.open(
+        url,
+        method=method.upper(),
+        json=VALID_BODIES.get((path, method)),
+        headers={"Authorization": "Bearer " + "a" * 43},  # well formed: it must be looked up
+    )
+    assert response.status_code == 503, response.json
+    assert response.headers["Retry-After"] == "1"
+    assert "503" in operation["responses"]
