@@ -119,9 +119,9 @@ def verify_token(token: str) -> User:
 @token_auth.error_processor
 def no_token(error: HTTPError) -> NoReturn:
     # token_auth found no token to verify (none sent, or "Bearer " alone):
-    # authenticate() refuses it with the same 401s as above.
+    # the same check refuses it, with the same 401s as above.
     authenticate()
-    raise error  # not reached: authenticate() never accepts a missing token
+    raise error  # not reached: a missing token is always refused
 
 
 # Run a view only for a valid token, and say so in the document; ``g.user`` is
@@ -136,7 +136,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 @ratelimit.attempts
 @bp.input(schemas.Login, arg_name="data")
 @bp.output(schemas.Token)
-@bp.doc(responses={429: "Too many attempts."})
+@bp.doc(responses={401: "Wrong username or password.", 429: "Too many attempts."})
 def login(data: schemas.Login) -> tuple[dict[str, Any], int, dict[str, str]]:
     user = Session.scalar(select(User).where(func.lower(User.username) == data.username.lower()))
     if user is None or user.password_hash is None:

@@ -31,7 +31,7 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254))
     # None: the account cannot log in (users made before passwords, demo rows).
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    # Write-only: a user's posts are read a page at a time, never all at once.
+    # Write-only: a user's posts are read with a query, never loaded onto the user.
     # Deleting a user deletes their posts and tokens: the database does it
     # (ON DELETE CASCADE). passive_deletes leaves it to the database; without it,
     # Session.delete(user) fails, since a write-only collection is never loaded.
@@ -50,8 +50,8 @@ Index("uq_users_username_lower", func.lower(User.username), unique=True)
 
 class Post(Base):
     __tablename__ = "posts"
-    # One user's posts in id order, straight from the index: a page of them is a
-    # range scan on (user_id, id), however many posts the user has.
+    # One user's posts in id order, straight from the index: a range scan on
+    # (user_id, id), with no sort.
     __table_args__ = (Index("ix_posts_user_id_id", "user_id", "id"), NEVER_REUSE_IDS)
     # Read the database's defaults back in the INSERT itself (RETURNING), so
     # created_at is known after a commit without another SELECT.

@@ -14,37 +14,17 @@ from apiflask import APIFlask
 from blog.models import MAX_ID
 from blog.schemas import Error
 
-ERROR = {"$ref": "#/components/schemas/Error"}
-# The answers any request can meet, by what it sends.
-ANY_REQUEST = {
-    "503": (
-        "The database is busy (SQLite stayed locked past its timeout) or unavailable; try again.",
-        {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
-    )
-}
+ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+# The answers a request can meet by what it sends, and the header each carries.
+ANY_REQUEST = {"503": ("The database is busy or unavailable; try again.", "Retry-After")}
 WITH_A_BODY = {
     "400": ("The request is not valid; the message says why.", None),
     "413": ("The body is larger than the server accepts.", None),
     "415": ("The body is not JSON.", None),
 }
+WITH_A_TOKEN = {"401": ("No token, or a malformed, unknown or expired one.", "WWW-Authenticate")}
 # Declared by the rate-limited views (blog/ratelimit.py) with @bp.doc.
-RATE_LIMITED = {
-    "429": (
-        "Too many attempts from this client or for this account; try again later.",
-        {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
-    )
-}
-WITH_A_TOKEN = {
-    "401": (
-        "No token, or one that is malformed, unknown, expired or logged out.",
-        {
-            "WWW-Authenticate": {
-                "description": 'e.g. `Bearer realm="blog"`',
-                "schema": {"type": "string"},
-            }
-        },
-    )
-}
+RATE_LIMITED = {"429": ("Too many attempts from this client or for this account.", "Retry-After")}
 
 
 def complete(document: dict[str, Any]) -> dict[str, Any]:
@@ -61,16 +41,13 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
                 answers |= WITH_A_TOKEN
             if "429" in operation["responses"]:
                 answers |= RATE_LIMITED
-            for code, (description, headers) in answers.items():
-                answer = {
+            for code, (description, header) in answers.items():
+                answer = operation["responses"][code] = {
                     "description": description,
-                    "content": {"application/json": {"schema": ERROR}},
+                    "content": ERROR,
                 }
-                if headers:
-                    answer["headers"] = {
-                        name: {**header, "required": True} for name, header in headers.items()
-                    }
-                operation["responses"][code] = answer
+                if header:
+                    answer["headers"] = {header: {"required": True, "schema": {"type": "string"}}}
             for parameter in operation.get("parameters", []):
                 if parameter["in"] == "path":  # ids: 1 to the largest a database stores
                     parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}

@@ -14,7 +14,7 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -28,14 +28,22 @@ from pydantic import (
 )
 
 from blog.models import MAX_ID, utc_timestamp
+from blog.validation import nfkc, normalize_email
+
+# Every control (Cc) and format (Cf) character, found once: it takes a look at
+# each of Unicode's 1.1 million code points.
+CONTROL_AND_FORMAT = [
+    (code, category)
+    for code, category in enumerate(map(unicodedata.category, map(chr, range(sys.maxunicode + 1))))
+    if category in ("Cc", "Cf")
+]
 
 
 def characters(*categories: str, keep: str = "") -> str:
     """A regex character-class body: every code point of ``categories`` but ``keep``."""
     ranges: list[tuple[int, int]] = []
-    for code in range(sys.maxunicode + 1):
-        char = chr(code)
-        if unicodedata.category(char) in categories and char not in keep:
+    for code, category in CONTROL_AND_FORMAT:
+        if category in categories and chr(code) not in keep:
             if ranges and ranges[-1][1] == code - 1:
                 ranges[-1] = (ranges[-1][0], code)
             else:
@@ -76,21 +84,6 @@ HINTS = {
 }
 
 
-def normal_email(value: str) -> str:
-    # Syntax only: a DNS lookup per request would make registration slow and
-    # flaky. Proving an address works takes a confirmation mail.
-    try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError as error:
-        raise ValueError(str(error)) from None
-
-
-def nfkc(value: str) -> str:
-    # "é" typed as one code point or as "e" plus an accent is one password to
-    # its owner: compare their normal form (NFKC, as NIST SP 800-63B advises).
-    return unicodedata.normalize("NFKC", value)
-
-
 # Lengths are measured as sent, before trimming, so the longest valid body has
 # a known size (see config.py).
 def text_field(pattern: str, max_length: int, min_length: int | None = None) -> Any:
@@ -106,7 +99,7 @@ Email = Annotated[
     text_field(NOT_SPECIAL_USE, 254),
     Field(json_schema_extra={"format": "email"}),
     Strip,
-    AfterValidator(normal_email),
+    AfterValidator(normalize_email),
 ]
 # Long passphrases over complex rules: 15 characters at least, any characters.
 NewPassword = Annotated[str, text_field(PASSWORD, 128, min_length=15), AfterValidator(nfkc)]
@@ -190,19 +183,15 @@ def ascii_digits(value: Any) -> Any:
 WholeNumber = BeforeValidator(ascii_digits)
 
 
+# None, the first page, is no value a client sends: the document shows no default.
+NoDefault = Field(json_schema_extra=lambda schema: schema.pop("default"))
+
+
 class Page(BaseModel):
     """Which page of a list: the query string of every list."""
 
-    model_config = ConfigDict(regex_engine="python-re")
-
-    limit: Annotated[int, WholeNumber, Field(ge=1, le=MAX_LIMIT, description="How many items.")] = (
-        DEFAULT_LIMIT
-    )
-    after: Annotated[
-        int | None,
-        WholeNumber,
-        Field(ge=1, le=MAX_ID, description="The id the previous page ended on (its `next`)."),
-    ] = None
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT), WholeNumber] = DEFAULT_LIMIT
+    after: Annotated[int, Field(ge=1, le=MAX_ID), NoDefault, WholeNumber] = None  # type: ignore
 
 
 class Output(BaseModel):

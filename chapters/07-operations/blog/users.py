@@ -27,10 +27,20 @@ def list_users(page: schemas.Page) -> dict[str, Any]:
     return keyset_page(select(User), User.id, page, "users.list_users")
 
 
+# Whoever registered can read the account, and its posts: the document links them.
+NEW_USER_LINKS = {
+    name: {"operationId": operation, "parameters": {"user_id": "$response.body#/id"}}
+    for name, operation in [
+        ("GetUser", "get_users_get_user"),
+        ("ListPosts", "get_posts_list_posts"),
+    ]
+}
+
+
 @bp.post("/users")
 @ratelimit.attempts
 @bp.input(schemas.NewUser, arg_name="data")
-@bp.output(schemas.Account, status_code=201)
+@bp.output(schemas.Account, status_code=201, links=NEW_USER_LINKS)
 @bp.doc(responses={409: "The username is taken.", 429: "Too many attempts."})
 def create_user(data: schemas.NewUser) -> tuple[schemas.Account, int, dict[str, str]]:
     taken = f"The username {data.username!r} is taken."

@@ -51,9 +51,9 @@ def test_instance_config_file_configures_the_app(tmp_path):
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})
     dispose(app)
     Path(app.instance_path).mkdir()
-    (Path(app.instance_path) / "config.py").write_text("LOG_FORMAT = 'json'\n")
+    (Path(app.instance_path) / "config.py").write_text("TOKEN_LIFETIME = 3600\n")
     app = create_app()
-    assert app.config["LOG_FORMAT"] == "json"
+    assert app.config["TOKEN_LIFETIME"] == 3600
     dispose(app)
 
 
