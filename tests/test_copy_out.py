@@ -8,7 +8,9 @@ sys.path, and a plugin reports where each module came from.
 
 Only the chapter's smoke tests run (``pytest -m smoke``; each chapter marks its
 own in its tests): the whole suite already runs in the chapter's sessions, once
-per database. pytest still imports every test module of the copy to select them,
+per database. A chapter with a ``postgres`` extra is installed with it and runs
+its smoke tests a second time on PostgreSQL, in a database of its own. pytest
+still imports every test module of the copy to select them,
 so a test that needs a file outside the chapter fails here too. Then the
 README's own ``flask`` commands run in the copy.
 """
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from tools import postgres as pg
 from tools.chapters import chapters
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,23 +102,19 @@ def clean_env(venv: Path, **extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-@pytest.mark.parametrize("number", CHAPTERS)
-def test_chapter_copied_out_of_the_repo_passes_its_smoke_tests(number, tmp_path):
-    copy = tmp_path / "my-app"
-    shutil.copytree(CHAPTERS[number], copy, ignore=LEFTOVERS)
-    venv = tmp_path / "venv"
-    python = make_venv(venv)
-    # A regular (non-editable) install, as a reader would deploy it.
-    install(python, ".[test]", cwd=copy)
-    names = modules(copy)
-    assert names, "the chapter has no module or package"
+@pytest.fixture(scope="module")
+def postgres_server():
+    """The server at TEST_DATABASE_URL (or the default), else a throwaway one."""
+    with pg.postgres(os.environ.get("TEST_DATABASE_URL", pg.DEFAULT_URL)) as server:
+        yield server
 
-    # Run from outside the copy: pytest puts only tests/ on sys.path (so a test may
-    # import from conftest.py, as a copier's pytest would allow), never the copy's root.
-    outside = tmp_path / "elsewhere"
-    outside.mkdir()
-    (outside / "where_imported.py").write_text(WHERE)
-    env = clean_env(venv, COPY_OUT_MODULES=" ".join(names))
+
+def has_postgres_extra(chapter: Path) -> bool:
+    return "postgres =" in (chapter / "pyproject.toml").read_text()
+
+
+def run_smoke_tests(python: Path, copy: Path, outside: Path, env: dict[str, str]) -> str:
+    """The copy's smoke tests, run from outside it; their output."""
     result = subprocess.run(
         [
             python,
@@ -143,11 +142,39 @@ def test_chapter_copied_out_of_the_repo_passes_its_smoke_tests(number, tmp_path)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout[-2000:]
     assert " deselected" in result.stdout, "the smoke tests are the whole suite: mark fewer"
+    return result.stdout
+
+
+@pytest.mark.parametrize("number", CHAPTERS)
+def test_chapter_copied_out_of_the_repo_passes_its_smoke_tests(number, tmp_path, request):
+    copy = tmp_path / "my-app"
+    shutil.copytree(CHAPTERS[number], copy, ignore=LEFTOVERS)
+    venv = tmp_path / "venv"
+    python = make_venv(venv)
+    # A regular (non-editable) install, as a reader would deploy it, with the
+    # PostgreSQL driver when the chapter offers one.
+    postgres = has_postgres_extra(copy)
+    install(python, ".[test,postgres]" if postgres else ".[test]", cwd=copy)
+    names = modules(copy)
+    assert names, "the chapter has no module or package"
+
+    # Run from outside the copy: pytest puts only tests/ on sys.path (so a test may
+    # import from conftest.py, as a copier's pytest would allow), never the copy's root.
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "where_imported.py").write_text(WHERE)
+    env = clean_env(venv, COPY_OUT_MODULES=" ".join(names))
+    output = run_smoke_tests(python, copy, outside, env)
     site_packages = re.escape(str(venv)) + r"/lib/python3\.\d+/site-packages/"
     for name in names:
-        found = re.search(rf"^imported {name} from (.*)$", result.stdout, re.MULTILINE)
-        assert found, result.stdout[:2000]
+        found = re.search(rf"^imported {name} from (.*)$", output, re.MULTILINE)
+        assert found, output[:2000]
         assert re.match(site_packages, found[1]), f"{name} came from {found[1]}"
+
+    if postgres:  # the same smoke tests again, on PostgreSQL
+        server = request.getfixturevalue("postgres_server")
+        with pg.fresh_database(server.url) as url:
+            run_smoke_tests(python, copy, outside, {**env, "TEST_DATABASE_URL": url})
 
     # The README's chores, as a reader types them in the copy (.flaskenv included).
     commands = readme_commands(copy / "README.md")
