@@ -23,6 +23,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -110,7 +111,8 @@ def postgres_server():
 
 
 def has_postgres_extra(chapter: Path) -> bool:
-    return "postgres =" in (chapter / "pyproject.toml").read_text()
+    with open(chapter / "pyproject.toml", "rb") as file:
+        return "postgres" in tomllib.load(file)["project"].get("optional-dependencies", {})
 
 
 def run_smoke_tests(python: Path, copy: Path, outside: Path, env: dict[str, str]) -> str:
