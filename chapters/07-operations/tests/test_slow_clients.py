@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,36 +36,48 @@ def get(url: str, timeout: float) -> int | None:
         return None
 
 
-@pytest.fixture
-def gunicorn(database_url, tmp_path):
-    """The shipped gunicorn.conf.py (two sync workers), with a 2-second worker timeout."""
+@contextmanager
+def serving(database_url: str, log: Path, *args: str, **settings: str) -> Iterator[int]:
+    """gunicorn with the shipped gunicorn.conf.py (two sync workers) on a free port.
+
+    ``args`` go on its command line; ``settings`` are FLASK_* variables, e.g.
+    ``TRUSTED_PROXIES="1"``. Yields the port once ``/healthz`` answers.
+    """
     env = {
         **os.environ,
         "FLASK_SECRET_KEY": "a-real-secret-of-some-length",
         "FLASK_DATABASE_URL": database_url,
+        **{f"FLASK_{name}": value for name, value in settings.items()},
     }
     env.pop("FLASK_DEBUG", None)
     subprocess.run([BIN / "flask", "--app", "blog", "init-db"], env=env, check=True)
     port = free_port()
-    log = tmp_path / "gunicorn.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [BIN / "gunicorn", "--bind", f"127.0.0.1:{port}", "--timeout", "2"],
+            [BIN / "gunicorn", "--bind", f"127.0.0.1:{port}", *args],
             cwd=CHAPTER,
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while get(base + "/healthz", timeout=2) != 200:
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"gunicorn did not start:\n{log.read_text()}")
-        time.sleep(0.1)
-    yield base, log
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        deadline = time.monotonic() + 30
+        while get(f"http://127.0.0.1:{port}/healthz", timeout=2) != 200:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"gunicorn did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def gunicorn(database_url, tmp_path):
+    """The shipped configuration, with a 2-second worker timeout."""
+    log = tmp_path / "gunicorn.log"
+    with serving(database_url, log, "--timeout", "2") as port:
+        yield f"http://127.0.0.1:{port}", log
 
 
 def test_half_sent_requests_hold_both_workers_until_the_timeout(gunicorn):
