@@ -33,10 +33,13 @@ import docker as host  # noqa: E402  (tests/containers/docker.py, standard libra
 ROOT = Path(__file__).resolve().parents[2]
 CHAPTER = ROOT / "chapters/07-operations"
 POSTGRES_STAND_IN = Path(__file__).parent / "postgres"
+REDIS_STAND_IN = Path(__file__).parent / "redis"
 REGISTRY_BASE = "debian:bookworm-slim"  # the Dockerfile's default
 LOCAL_BASE = "local/debian:bookworm"
 POSTGRES_IMAGE = "postgres:17-bookworm"  # compose.yaml's default
 LOCAL_POSTGRES = "local/postgres:15"
+REDIS_IMAGE = "redis:7"  # compose.yaml's default
+LOCAL_REDIS = "local/redis:7"
 PREFIX = "blog07-test"
 MEASURED: dict[str, object] = {}
 
@@ -174,6 +177,11 @@ def images(base) -> dict[str, str]:
     else:  # no registry: Debian's PostgreSQL behind the official image's variables
         build(POSTGRES_STAND_IN, LOCAL_POSTGRES, base)
         built["postgres"] = LOCAL_POSTGRES
+    if image_exists(REDIS_IMAGE) or docker("pull", REDIS_IMAGE, check=False).returncode == 0:
+        built["redis"] = REDIS_IMAGE
+    else:  # no registry: Debian's redis-server, started as the official image starts it
+        build(REDIS_STAND_IN, LOCAL_REDIS, base)
+        built["redis"] = LOCAL_REDIS
     return built
 
 
@@ -209,6 +217,7 @@ def stack(images) -> Iterator[Stack]:
         **os.environ,
         "BLOG_IMAGE": images["production"],
         "POSTGRES_IMAGE": images["postgres"],
+        "REDIS_IMAGE": images["redis"],
         "BLOG_PORT": str(port),
         "FLASK_SECRET_KEY": secrets.token_hex(32),
         "POSTGRES_PASSWORD": secrets.token_hex(16),

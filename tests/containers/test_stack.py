@@ -1,4 +1,4 @@
-"""The production image under compose, with PostgreSQL: what the docs say it does, done.
+"""The production image under compose, with PostgreSQL and Redis: what the docs say it does, done.
 
 The last test stops the app; the stack fixture then removes everything.
 """
@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import shutil
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from conftest import CHAPTER, MEASURED, PREFIX, build, call, docker, health
 
@@ -94,6 +96,40 @@ def test_the_health_check_asks_readyz(stack):
     assert any("/readyz" in part for part in check["Test"])
     assert health(app) == "healthy"
     assert "[ERROR]" not in docker("logs", app).stderr
+
+
+# Run in the app container: how many of gunicorn's workers hold a connection
+# to port 6379 (0x18EB), by matching their sockets with the kernel's TCP table.
+WORKERS_CONNECTED_TO_REDIS = """
+import os
+tcp = [line.split() for line in open('/proc/net/tcp').read().splitlines()[1:]]
+redis = {f'socket:[{f[9]}]' for f in tcp if f[2].endswith(':18EB')}
+workers = open('/proc/1/task/1/children').read().split()
+print(sum(any(os.readlink(f'/proc/{w}/fd/{fd}') in redis for fd in os.listdir(f'/proc/{w}/fd'))
+          for w in workers))
+"""
+
+
+def test_the_login_limit_is_counted_once_for_both_workers_in_redis(stack):
+    name = f"mallory{secrets.token_hex(6)}"
+    url = f"{stack.url}/api/auth/login"
+
+    def attempt(_: int) -> int:
+        return call("POST", url, {"username": name, "password": "not the password"})[0]
+
+    # Three at a time, 21 attempts at one account, whose limit is 10 a minute.
+    with ThreadPoolExecutor(3) as pool:
+        statuses = sorted(pool.map(attempt, range(21)))
+    assert statuses == [401] * 10 + [429] * 11
+    # One counter, in the Redis container, that has seen every attempt...
+    redis = stack.container("redis")
+    keys = docker("exec", redis, "redis-cli", "--scan", "--pattern", f"*account:{name}*")
+    (key,) = keys.stdout.split()
+    assert docker("exec", redis, "redis-cli", "GET", key).stdout.strip() == "21"
+    # ... and both workers answered some of them: each holds a connection to it.
+    app = stack.container("app")
+    connected = docker("exec", app, "python3", "-c", WORKERS_CONNECTED_TO_REDIS).stdout
+    assert connected.strip() == "2"
 
 
 def test_the_image_holds_no_build_tools_and_no_secret(images):

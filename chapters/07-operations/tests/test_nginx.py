@@ -56,9 +56,8 @@ http {{
 
 
 def nginx_binary() -> str:
-    found = shutil.which("nginx") or next(
-        (path for path in ("/usr/sbin/nginx",) if os.access(path, os.X_OK)), None
-    )
+    # Debian puts it in /usr/sbin, which a user's PATH may lack.
+    found = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
     if not found:
         pytest.fail(f"nginx is not installed. On Debian: {INSTALL}", pytrace=False)
     return found
@@ -93,11 +92,16 @@ def as_nobody() -> dict:
     return {"user": "nobody", "group": "nogroup", "extra_groups": []}
 
 
-@pytest.fixture
-def proxied(database_url, tmp_path) -> Iterator[Proxied]:
-    """gunicorn on a free port, behind nginx on another, both on 127.0.0.1."""
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory) -> Iterator[Proxied]:
+    """gunicorn on a free port, behind nginx on another, both on 127.0.0.1.
+
+    Started once for these tests (each start takes seconds): they use
+    addresses and account names of their own.
+    """
     binary = nginx_binary()
-    log = tmp_path / "gunicorn.log"
+    folder = tmp_path_factory.mktemp("proxied")
+    log, database_url = folder / "gunicorn.log", f"sqlite:///{folder / 'blog.sqlite'}"
     # The counters in Redis, as in production; 3 attempts a minute per address.
     settings = {
         "TRUSTED_PROXIES": "1",

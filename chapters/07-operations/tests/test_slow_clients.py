@@ -44,12 +44,11 @@ def serving(database_url: str, log: Path, *args: str, **settings: str) -> Iterat
     ``TRUSTED_PROXIES="1"``. Yields the port once ``/healthz`` answers.
     """
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if not name.startswith("FLASK_")},
         "FLASK_SECRET_KEY": "a-real-secret-of-some-length",
         "FLASK_DATABASE_URL": database_url,
         **{f"FLASK_{name}": value for name, value in settings.items()},
     }
-    env.pop("FLASK_DEBUG", None)
     subprocess.run([BIN / "flask", "--app", "blog", "init-db"], env=env, check=True)
     port = free_port()
     with log.open("w") as output:
