@@ -231,6 +231,7 @@ def test_the_clients_own_address_reaches_the_app_through_nginx(proxied):
     assert [line["client"] for line in logins] == [flooder] * 4 + [other]
     ids = [answer.getheader("X-Request-ID") for answer in answers]
     assert [line["request_id"] for line in logins] == ids
+    assert all(re.fullmatch(r"[0-9a-f]{32}", request_id) for request_id in ids)  # not the client's
     # The same id in nginx's own log, on the line of the same client.
     access = (proxied.nginx_logs / "blog.access.log").read_text().splitlines()
     for request_id, client in zip(ids, [flooder] * 4 + [other], strict=True):
@@ -252,5 +253,13 @@ def test_a_body_over_the_limit_gets_the_apps_413_from_nginx(proxied):
     refused = post_json(proxied.port, too_large)
     assert refused == post_json(proxied.upstream, too_large)
     assert refused[0] == 413
-    # At the limit, nginx passes the body on (the app refuses it as bad JSON).
+    # At the limit, nginx passes the body on (the app refuses it as bad JSON),
+    # from memory: a body written to a temporary file would be logged.
     assert post_json(proxied.port, b"x" * 128 * 1024)[0] == 400
+    assert "temporary file" not in (proxied.nginx_logs / "error.log").read_text()
+
+
+def test_debian_reads_the_site_from_sites_enabled():
+    nginx_binary()
+    main = Path("/etc/nginx/nginx.conf").read_text()
+    assert "include /etc/nginx/sites-enabled/*;" in main[main.index("http {") :]
