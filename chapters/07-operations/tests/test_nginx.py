@@ -160,8 +160,7 @@ def waiting(connection: socket.socket) -> bool:
 
 def timeouts(access_log: Path) -> list[str]:
     """The requests of nginx's log lines with status 408."""
-    found = re.findall(r'(".*") 408 ', access_log.read_text())
-    return found
+    return re.findall(r'(".*") 408 ', access_log.read_text())
 
 
 def test_bare_gunicorn_is_held_by_four_slow_clients(database_url, tmp_path):
@@ -192,7 +191,8 @@ def test_behind_nginx_slow_clients_hold_no_worker(proxied):
     while len(timed_out := timeouts(proxied.nginx_logs / "blog.access.log")) < 4:
         assert time.monotonic() < deadline, timed_out
         time.sleep(0.1)
-    assert sorted(timed_out) == ['"GET /healthz HTTP/1.1"'] * 2 + ['"POST /api/auth/login HTTP/1.1"'] * 2
+    heads, bodies = '"GET /healthz HTTP/1.1"', '"POST /api/auth/login HTTP/1.1"'
+    assert sorted(timed_out) == [heads] * 2 + [bodies] * 2
     assert "WORKER TIMEOUT" not in proxied.gunicorn_log.read_text()
 
 
@@ -203,7 +203,7 @@ def loopback_address() -> str:
 
 def login(port: int, source: str, forged: str) -> http.client.HTTPResponse:
     """A failed login from ``source``, claiming to come from ``forged``."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+    connection = http.client.HTTPConnection("127.0.0.1", port, 30, (source, 0))
     body = json.dumps({"username": f"u{uuid.uuid4().hex[:12]}", "password": "not the password"})
     headers = {
         "Content-Type": "application/json",
@@ -225,8 +225,11 @@ def test_the_clients_own_address_reaches_the_app_through_nginx(proxied):
     assert [answer.status for answer in answers] == [401, 401, 401, 429, 401]
 
     # The app logged each client's own address, and nginx's request id.
-    lines = [json.loads(line) for line in proxied.gunicorn_log.read_text().splitlines()
-             if line.startswith("{")]
+    lines = [
+        json.loads(line)
+        for line in proxied.gunicorn_log.read_text().splitlines()
+        if line.startswith("{")
+    ]
     logins = [line for line in lines if line.get("path") == "/api/auth/login"]
     assert [line["client"] for line in logins] == [flooder] * 4 + [other]
     ids = [answer.getheader("X-Request-ID") for answer in answers]
