@@ -235,8 +235,13 @@ def test_the_clients_own_address_reaches_the_app_through_nginx(proxied):
     ids = [answer.getheader("X-Request-ID") for answer in answers]
     assert [line["request_id"] for line in logins] == ids
     assert all(re.fullmatch(r"[0-9a-f]{32}", request_id) for request_id in ids)  # not the client's
-    # The same id in nginx's own log, on the line of the same client.
-    access = (proxied.nginx_logs / "blog.access.log").read_text().splitlines()
+    # The same id in nginx's own log, on the line of the same client. nginx
+    # writes that line once the answer is sent: it may come a moment later.
+    access_log, deadline = proxied.nginx_logs / "blog.access.log", time.monotonic() + 10
+    while not all(request_id in access_log.read_text() for request_id in ids):
+        assert time.monotonic() < deadline, access_log.read_text()
+        time.sleep(0.1)
+    access = access_log.read_text().splitlines()
     for request_id, client in zip(ids, [flooder] * 4 + [other], strict=True):
         (line,) = [line for line in access if line.endswith(" " + request_id)]
         assert line.startswith(client + " ")
