@@ -41,9 +41,18 @@ def log_level(value: int | str) -> int | str:
     return value
 
 
+def rate(value: str) -> str:
+    try:
+        parse_many(value)  # what Flask-Limiter reads
+    except ValueError:
+        raise ValueError("Input should be like '30 per minute' or '5/second; 100/day'") from None
+    return value
+
+
 Count = Annotated[int, BeforeValidator(no_bool)]
-# "30 per minute", "5/second; 100/day": what Flask-Limiter reads.
-Rate = Annotated[str, AfterValidator(lambda value: parse_many(value) and value)]
+Rate = Annotated[str, AfterValidator(rate)]
+# 30 from FLASK_LOG_LEVEL=30 is a number, INFO a name.
+Level = Annotated[Count | str, Field(union_mode="left_to_right"), AfterValidator(log_level)]
 
 
 class Settings(BaseModel):
@@ -63,7 +72,9 @@ class Settings(BaseModel):
     # character is an emoji that the client escapes as JSON does (12 bytes each).
     MAX_CONTENT_LENGTH: Count = Field(128 * 1024, gt=0)
     # A name or a number; "text" for people, "json" for a log collector.
-    LOG_LEVEL: Annotated[Count | str, Field(union_mode="left_to_right"), AfterValidator(log_level)] = "INFO"
+    LOG_LEVEL: Annotated[
+        Count | str, Field(union_mode="left_to_right"), AfterValidator(log_level)
+    ] = "INFO"
     LOG_FORMAT: Literal["text", "json"] = "text"
     # How many proxies in front of the app set X-Forwarded-For and -Proto.
     # 0 trusts none, since without a proxy the client could send them.
@@ -104,7 +115,9 @@ class SettingsError(ValueError):
         for failed in error.errors():
             name = str(failed["loc"][0])
             value = "" if name in SECRETS else f", not {failed['input']!r}"
-            self.problems.append(f"{name} (FLASK_{name}): {failed['msg'].removeprefix('Value error, ')}{value}.")
+            self.problems.append(
+                f"{name} (FLASK_{name}): {failed['msg'].removeprefix('Value error, ')}{value}."
+            )
         super().__init__("Settings that fail their checks:\n- " + "\n- ".join(self.problems))
 
 
