@@ -13,6 +13,7 @@ from blog.models import Token
 
 # In the order of the Settings class, which is the order of the problems.
 BAD = {
+    "FLASK_LOG_LEVEL": "verbose",
     "FLASK_LOG_FORMAT": "xml",
     "FLASK_TRUSTED_PROXIES": "one",
     "FLASK_RATELIMIT_PER_CLIENT": "lots",
@@ -45,6 +46,8 @@ def test_the_start_check_prints_them_one_line_each(monkeypatch, tmp_path):
     assert result.returncode == 1
     assert result.stderr == (
         "Refusing to start:\n"
+        "- LOG_LEVEL (FLASK_LOG_LEVEL): Input should be DEBUG, INFO, WARNING, ERROR or "
+        "CRITICAL, not 'verbose'.\n"
         "- LOG_FORMAT (FLASK_LOG_FORMAT): Input should be 'text' or 'json', not 'xml'.\n"
         "- TRUSTED_PROXIES (FLASK_TRUSTED_PROXIES): Input should be a valid integer, "
         "unable to parse string as an integer, not 'one'.\n"
@@ -77,6 +80,14 @@ def test_values_arrive_as_their_types(monkeypatch, tmp_path):
     assert app.config["LOG_LEVEL"] == 30
     assert app.config["CORS_ORIGINS"] == ["https://app.example.com"]
     assert app.config["RATELIMIT_SWALLOW_ERRORS"] is False
+    dispose()
+
+
+def test_a_variable_that_names_no_setting_is_ignored(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLASK_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite'}")
+    monkeypatch.setenv("FLASK_RUN_PORT", "8001")  # the flask command's own
+    app = create_app()
+    assert "RUN_PORT" not in app.config
     dispose()
 
 
