@@ -72,9 +72,7 @@ class Settings(BaseModel):
     # character is an emoji that the client escapes as JSON does (12 bytes each).
     MAX_CONTENT_LENGTH: Count = Field(128 * 1024, gt=0)
     # A name or a number; "text" for people, "json" for a log collector.
-    LOG_LEVEL: Annotated[
-        Count | str, Field(union_mode="left_to_right"), AfterValidator(log_level)
-    ] = "INFO"
+    LOG_LEVEL: Level = "INFO"
     LOG_FORMAT: Literal["text", "json"] = "text"
     # How many proxies in front of the app set X-Forwarded-For and -Proto.
     # 0 trusts none, since without a proxy the client could send them.
@@ -115,9 +113,8 @@ class SettingsError(ValueError):
         for failed in error.errors():
             name = str(failed["loc"][0])
             value = "" if name in SECRETS else f", not {failed['input']!r}"
-            self.problems.append(
-                f"{name} (FLASK_{name}): {failed['msg'].removeprefix('Value error, ')}{value}."
-            )
+            message = failed["msg"].removeprefix("Value error, ")
+            self.problems.append(f"{name} (FLASK_{name}): {message}{value}.")
         super().__init__("Settings that fail their checks:\n- " + "\n- ".join(self.problems))
 
 
