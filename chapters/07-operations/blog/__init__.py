@@ -22,8 +22,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
         docs_path=None,  # no interactive page: it would load scripts from elsewhere
         instance_relative_config=True,
     )
-    # Every setting checked here, or none: test_config, else instance/config.py
-    # and FLASK_* variables (FLASK_DATABASE_URL, FLASK_SECRET_KEY, ...).
+    # Every setting typed and checked before any module reads one: test_config,
+    # else instance/config.py and FLASK_* variables (FLASK_DATABASE_URL, ...).
     app.config.update(config.load(app, test_config))
 
     if not app.config["DATABASE_URL"]:
