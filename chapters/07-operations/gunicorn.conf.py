@@ -12,6 +12,12 @@ import sys
 # What to serve: blog/wsgi.py calls create_app() and refuses unsafe settings.
 wsgi_app = "blog.wsgi:app"
 
+# No control socket. gunicorn 25.1+ opens one for `gunicornc` at
+# ~/.gunicorn/gunicorn.ctl, one path for every gunicorn of the user: each new
+# one unlinks the last one's. Nothing here uses it; signals (TERM, HUP) stop
+# and reload gunicorn. With it off, gunicorn writes nothing in the home folder.
+control_socket_disable = True
+
 # Sync workers serve one request at a time each. Two per core is a common
 # start; measure before raising it. Hosting platforms often set WEB_CONCURRENCY.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

@@ -22,15 +22,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
         docs_path=None,  # no interactive page: it would load scripts from elsewhere
         instance_relative_config=True,
     )
-    app.config.from_object("blog.config.Defaults")
-
-    if test_config is None:
-        # Deployment settings: instance/config.py, then FLASK_* variables,
-        # e.g. FLASK_DATABASE_URL or FLASK_SECRET_KEY.
-        config.load_instance_file(app)
-        app.config.from_prefixed_env()
-    else:
-        app.config.from_mapping(test_config)
+    # Every setting typed and checked before any module reads one: test_config,
+    # else instance/config.py and FLASK_* variables (FLASK_DATABASE_URL, ...).
+    app.config.update(config.load(app, test_config))
 
     if not app.config["DATABASE_URL"]:
         # Only you may enter the folder that holds the data and instance/config.py.
@@ -56,7 +50,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
 
     logs.init_app(app)  # first, so every request gets its id before anything else runs
     proxy.init_app(app)
-    auth.init_app(app)
     db.init_app(app)
     cli.init_app(app)
     errors.init_app(app)

@@ -29,10 +29,6 @@ def init_db_command(drop: bool) -> None:
     """Upgrade the database to the newest schema (alembic upgrade head). Rows are kept."""
     engine = Session.get_bind()
     sqlite = engine.dialect.name == "sqlite"
-    if sqlite and engine.url.database:
-        # Create the file for your user only, before SQLite creates it readable
-        # by all; its -wal and -shm files take the same permissions.
-        Path(engine.url.database).touch(mode=0o600)
     try:
         if drop:
             click.confirm("This deletes every row in the database. Continue?", abort=True)

@@ -7,6 +7,9 @@ database: the one ``Session`` was configured with last.
 
 from __future__ import annotations
 
+import os
+from contextlib import suppress
+from functools import partial
 from typing import Any
 
 from flask import Flask
@@ -40,12 +43,21 @@ def configure(url: str, sqlite_timeout: float = 5.0) -> Engine:
     )
     if sqlite:
         event.listen(engine, "connect", enforce_foreign_keys)
+        if engine.url.database not in (None, "", ":memory:"):
+            event.listen(engine, "do_connect", partial(create_private, engine.url.database))
     previous = Session.session_factory.kw.get("bind")
     Session.remove()
     if previous is not None:
         previous.dispose()  # one database per process: close the old one's pool
     Session.configure(bind=engine)
     return engine
+
+
+def create_private(path: str, *args: Any) -> None:
+    # Before SQLite opens the file: it would create it readable by everyone
+    # (umask 022), and its -wal and -shm files with the file's permissions.
+    with suppress(OSError):  # it exists, or its folder doesn't: SQLite says so
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def enforce_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:

@@ -14,10 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def init_app(app: Flask) -> None:
-    hops = app.config["TRUSTED_PROXIES"]
-    if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
-        raise ValueError(f"TRUSTED_PROXIES must be a whole number, 0 or more, not {hops!r}.")
-    if hops:
+    if hops := app.config["TRUSTED_PROXIES"]:
         # X-Forwarded-Host and -Prefix stay off: many proxies don't set them,
         # and then the client's own values would pass through as trusted.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)

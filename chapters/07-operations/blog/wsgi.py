@@ -5,23 +5,22 @@ server may start, else the problems and status 1 (gunicorn.conf.py runs it
 once before any worker starts).
 """
 
+import os
+import stat
 import sys
 
 from flask import Flask
+from sqlalchemy import URL
 from sqlalchemy.exc import OperationalError
 
 from blog import config, create_app, migrate
 from blog.db import Session
 
-app = create_app()
-
 
 def refuse_unsafe_start(app: Flask) -> None:
     """A real server starts here: what development tolerates is an error now."""
     problems = []
-    key = app.config["SECRET_KEY"]
-    # FLASK_SECRET_KEY=1 or =true would arrive as a number or a boolean.
-    if not isinstance(key, str) or len(key) < 16:
+    if len(app.config["SECRET_KEY"]) < 16:
         problems.append(
             "SECRET_KEY is not set to a string of at least 16 characters. Export "
             "FLASK_SECRET_KEY, e.g. FLASK_SECRET_KEY="
@@ -46,6 +45,7 @@ def refuse_unsafe_start(app: Flask) -> None:
             problem = migrate.schema_problem(current, migrate.head_revisions())
             if problem:
                 problems.append(problem)
+        problems.extend(readable_by_others(Session.get_bind().url))
     # Close the check's connection: with `gunicorn --preload` every worker is
     # forked from this process, and a pooled connection would be shared by all.
     Session.get_bind().dispose()
@@ -53,10 +53,30 @@ def refuse_unsafe_start(app: Flask) -> None:
         raise RuntimeError("Refusing to start:\n- " + "\n- ".join(problems))
 
 
+def readable_by_others(url: URL) -> list[str]:
+    """The SQLite files (the database, its -wal and -shm) other users may open."""
+    if not url.drivername.startswith("sqlite") or not url.database:
+        return []
+    found = []
+    for path in (url.database, f"{url.database}-wal", f"{url.database}-shm"):
+        if os.path.exists(path) and (mode := stat.S_IMODE(os.stat(path).st_mode)) & 0o077:
+            found.append(f"{path} is open to other users (mode {mode:o}). Run chmod 600 {path}.")
+    return found
+
+
+def checked_app() -> Flask:
+    try:
+        app = create_app()
+    except config.SettingsError as error:  # the settings' problems, without a traceback
+        raise RuntimeError("Refusing to start:\n- " + "\n- ".join(error.problems)) from None
+    refuse_unsafe_start(app)
+    return app
+
+
 if __name__ == "__main__":
     try:
-        refuse_unsafe_start(app)
+        checked_app()
     except RuntimeError as refusal:
         sys.exit(str(refusal))  # the message alone, no traceback
 else:
-    refuse_unsafe_start(app)
+    app = checked_app()

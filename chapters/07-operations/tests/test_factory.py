@@ -33,7 +33,7 @@ def test_debug_is_off_by_default(monkeypatch, tmp_path):
     monkeypatch.setenv("FLASK_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite'}")
     app = create_app()
     assert not app.debug
-    assert app.config["SECRET_KEY"] is None
+    assert app.config["SECRET_KEY"] == "dev"  # the development key, which wsgi.py refuses
     dispose(app)
 
 

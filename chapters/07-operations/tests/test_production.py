@@ -6,7 +6,6 @@ import sys
 from types import SimpleNamespace
 
 import pytest
-from flask import Config
 
 from blog import config, create_app, migrate
 from blog.db import Session
@@ -116,14 +115,14 @@ def test_python_m_blog_wsgi_runs_the_check_alone(production_env, app, tmp_path):
 
 def fake_app(tmp_path, instance_file: str):
     (tmp_path / "config.py").write_text(instance_file)
-    return SimpleNamespace(instance_path=str(tmp_path), config=Config(tmp_path))
+    return SimpleNamespace(instance_path=str(tmp_path))
 
 
 def test_instance_file_holds_plain_settings(tmp_path):
     app = fake_app(tmp_path, 'LOG_FORMAT = "json"\nDATABASE_URL = "sqlite:////srv/b.sqlite"\n')
-    config.load_instance_file(app)
-    assert app.config["LOG_FORMAT"] == "json"
-    assert app.config["DATABASE_URL"] == "sqlite:////srv/b.sqlite"
+    settings = config.load_instance_file(app)
+    assert settings["LOG_FORMAT"] == "json"
+    assert settings["DATABASE_URL"] == "sqlite:////srv/b.sqlite"
 
 
 @pytest.mark.parametrize(
@@ -138,7 +137,6 @@ def test_instance_file_may_not_hold_secrets(tmp_path, instance_file, named):
     with pytest.raises(RuntimeError, match=named) as refused:
         config.load_instance_file(app)
     assert "hunter2" not in str(refused.value)
-    assert "SECRET_KEY" not in app.config
 
 
 def test_environment_wins_over_the_defaults(monkeypatch, database_url):
@@ -147,5 +145,5 @@ def test_environment_wins_over_the_defaults(monkeypatch, database_url):
     monkeypatch.setenv("FLASK_TRUSTED_PROXIES", "1")
     app = create_app()
     assert app.config["LOG_LEVEL"] == "WARNING"
-    assert app.config["TRUSTED_PROXIES"] == 1  # FLASK_* values are read as JSON when they parse
+    assert app.config["TRUSTED_PROXIES"] == 1  # read as the setting's type, a whole number
     Session.get_bind().dispose()
