@@ -25,6 +25,8 @@ def healthz() -> dict[str, str]:
 @bp.get("/readyz")
 def readyz() -> tuple[dict[str, str], int]:
     """Readiness: the database answers and its schema is not older than this code."""
+    if current_app.config["SHUTTING_DOWN"]:  # set by gunicorn.conf.py on SIGTERM
+        return {"status": "unavailable", "reason": "The server is shutting down."}, 503
     try:
         with Session.get_bind().connect() as connection:
             current = migrate.current_revisions(connection)
