@@ -100,14 +100,19 @@ def when_ready(server) -> None:
 
     def drain_then_stop() -> None:
         server.log.info("Draining for %s s: /readyz answers 503, requests are served", DRAIN_SECONDS)
-        server.kill_workers(signal.SIGUSR2)
+        server.kill_workers(DRAIN_SIGNAL)
         time.sleep(DRAIN_SECONDS)  # the master's loop waits: nothing else to do while stopping
         stop()
 
     server.handle_term = drain_then_stop
 
 
+# Tells the workers that the server is stopping. Ignored by default, so a worker
+# still starting is not killed by it; and nothing else sends it to this server.
+DRAIN_SIGNAL = signal.SIGURG
+
+
 def post_worker_init(worker) -> None:
-    """The worker has imported the app: say so, and listen for drain_then_stop's SIGUSR2."""
-    signal.signal(signal.SIGUSR2, lambda *_: worker.wsgi.config.update(SHUTTING_DOWN=True))
+    """The worker has imported the app: say so, and listen for drain_then_stop's signal."""
+    signal.signal(DRAIN_SIGNAL, lambda *_: worker.wsgi.config.update(SHUTTING_DOWN=True))
     worker.log.info("Worker ready (pid: %s)", worker.pid)

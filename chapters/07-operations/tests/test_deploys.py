@@ -26,6 +26,7 @@ from test_servers import BIN, CHAPTER, call, free_port
 # Bounds against a hang, not speed tests: a busy machine is slow to start workers.
 START = 60
 SETTLE = 60
+WORKERS = 2
 
 # The next release: a migration, and a route that only its code serves.
 NEXT_REVISION = "e1d2c3b4a5f6"
@@ -85,6 +86,7 @@ def gunicorn(folder: Path, database_url: str, log: Path) -> Iterator[tuple[str, 
         **os.environ,
         "FLASK_SECRET_KEY": "a-real-secret-of-some-length",
         "FLASK_DATABASE_URL": database_url,
+        "WEB_CONCURRENCY": str(WORKERS),
     }
     # From the release folder, as gunicorn runs: its blog/ comes first on sys.path.
     for command in (["init-db"], ["seed"]):
@@ -100,8 +102,14 @@ def gunicorn(folder: Path, database_url: str, log: Path) -> Iterator[tuple[str, 
         )
     base = f"http://127.0.0.1:{port}"
     try:
+        # Every worker has imported the code: one still importing would read what a
+        # test puts in the folder next, and would miss the signal of a stop.
+        ready = "Worker ready (pid: "
         wait_for(
-            lambda: master.poll() is not None or call(base + "/readyz")[0] == 200, "start", log
+            lambda: master.poll() is not None or log.read_text().count(ready) == WORKERS,
+            "start",
+            log,
+            START,
         )
         assert master.poll() is None, log.read_text()
         yield base, master
@@ -126,8 +134,6 @@ def test_a_reload_before_the_migration_keeps_serving_and_one_after_serves_the_ne
 ):
     log = tmp_path / "gunicorn.log"
     with gunicorn(release, database_url, log) as (base, master):
-        # Both workers have imported the code: one still importing would read the next release's.
-        wait_for(lambda: log.read_text().count("Worker ready") == 2, "two workers", log)
         old = workers(master)
         deploy_next_release(release)
 
@@ -157,7 +163,8 @@ def test_a_reload_before_the_migration_keeps_serving_and_one_after_serves_the_ne
         assert call(base + "/readyz")[0] == 200
         master.send_signal(signal.SIGHUP)
         wait_for(
-            lambda: log.read_text().count("Worker ready") == 4 and not workers(master) & old,
+            lambda: log.read_text().count("Worker ready") == 2 * WORKERS
+            and not workers(master) & old,
             "the new workers",
             log,
         )
