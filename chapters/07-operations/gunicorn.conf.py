@@ -99,7 +99,9 @@ def when_ready(server) -> None:
     stop = server.handle_term  # gunicorn calls handle_<signal> from its main loop
 
     def drain_then_stop() -> None:
-        server.log.info("Draining for %s s: /readyz answers 503, requests are served", DRAIN_SECONDS)
+        server.log.info(
+            "Draining for %s s: /readyz answers 503, requests are served", DRAIN_SECONDS
+        )
         server.kill_workers(DRAIN_SIGNAL)
         time.sleep(DRAIN_SECONDS)  # the master's loop waits: nothing else to do while stopping
         stop()

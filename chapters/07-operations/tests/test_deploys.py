@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_servers import BIN, CHAPTER, call, free_port
 
 from blog import migrate
-from test_servers import BIN, CHAPTER, call, free_port
 
 # Bounds against a hang, not speed tests: a busy machine is slow to start workers.
 START = 60
@@ -46,12 +46,12 @@ def upgrade():
 def downgrade():
     op.drop_column("posts", "summary")
 '''
-ROUTE = '''
+ROUTE = """
 
 @app.get("/api/release")
 def release() -> dict[str, str]:
     return {"release": "next"}
-'''
+"""
 
 
 def wait_for(condition, what: str, log: Path, bound: float = SETTLE):
@@ -140,8 +140,11 @@ def test_a_reload_before_the_migration_keeps_serving_and_one_after_serves_the_ne
         # The wrong order: reload before migrating. The start check refuses the
         # new code, and the old workers go on serving the old one.
         master.send_signal(signal.SIGHUP)
-        wait_for(lambda: "Reload refused" in log.read_text() or master.poll() is not None,
-                 "the reload", log)
+        wait_for(
+            lambda: "Reload refused" in log.read_text() or master.poll() is not None,
+            "the reload",
+            log,
+        )
         assert master.poll() is None, log.read_text()
         assert call(base + "/api/users")[0] == 200
         assert call(base + "/api/release")[0] == 404  # the old code
@@ -163,8 +166,9 @@ def test_a_reload_before_the_migration_keeps_serving_and_one_after_serves_the_ne
         assert call(base + "/readyz")[0] == 200
         master.send_signal(signal.SIGHUP)
         wait_for(
-            lambda: log.read_text().count("Worker ready") == 2 * WORKERS
-            and not workers(master) & old,
+            lambda: (
+                log.read_text().count("Worker ready") == 2 * WORKERS and not workers(master) & old
+            ),
             "the new workers",
             log,
         )
@@ -228,3 +232,12 @@ def test_sigterm_drains_first_then_lets_requests_in_progress_finish(
         assert master.wait(timeout=SETTLE) == 0
         assert results and set(results) == {200}, sorted(set(results), key=str)
         assert "Draining for" in log.read_text()
+
+
+def test_readyz_answers_503_once_the_server_is_shutting_down(app, client):
+    assert client.get("/readyz").status_code == 200
+    app.config["SHUTTING_DOWN"] = True  # what gunicorn.conf.py sets on a stop
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json == {"status": "unavailable", "reason": "The server is shutting down."}
+    assert client.get("/healthz").status_code == 200  # alive: nothing to restart
