@@ -116,5 +116,6 @@ DRAIN_SIGNAL = signal.SIGURG
 
 def post_worker_init(worker) -> None:
     """The worker has imported the app: say so, and listen for drain_then_stop's signal."""
-    signal.signal(DRAIN_SIGNAL, lambda *_: worker.wsgi.config.update(SHUTTING_DOWN=True))
+    stopping = {"blog.shutting_down": True}  # what /readyz reads (blog/health.py)
+    signal.signal(DRAIN_SIGNAL, lambda *_: worker.wsgi.extensions.update(stopping))
     worker.log.info("Worker ready (pid: %s)", worker.pid)

@@ -39,8 +39,6 @@ class Defaults:
     RATELIMIT_STORAGE_URI: str = "memory://"
     # Redis down: let attempts through (and log it) rather than refuse every login.
     RATELIMIT_SWALLOW_ERRORS: bool = True
-    # True once the server is stopping: /readyz answers 503 while requests finish.
-    SHUTTING_DOWN: bool = False
     # Seconds a login token works, a year at most. Logging out ends it sooner.
     TOKEN_LIFETIME: int = 24 * 60 * 60
 

@@ -236,7 +236,7 @@ def test_sigterm_drains_first_then_lets_requests_in_progress_finish(
 
 def test_readyz_answers_503_once_the_server_is_shutting_down(app, client):
     assert client.get("/readyz").status_code == 200
-    app.config["SHUTTING_DOWN"] = True  # what gunicorn.conf.py sets on a stop
+    app.extensions["blog.shutting_down"] = True  # what gunicorn.conf.py sets on a stop
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json == {"status": "unavailable", "reason": "The server is shutting down."}
