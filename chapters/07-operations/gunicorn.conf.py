@@ -6,8 +6,10 @@ A command-line option wins over this file, e.g. ``gunicorn --workers 4``.
 """
 
 import os
+import signal
 import subprocess
 import sys
+import time
 
 # What to serve: blog/wsgi.py calls create_app() and refuses unsafe settings.
 wsgi_app = "blog.wsgi:app"
@@ -67,3 +69,59 @@ def on_starting(server) -> None:
         raise RuntimeError(f"The start check (python -m blog.wsgi) took over {wait} s.") from None
     if check.returncode != 0:
         raise RuntimeError(check.stderr.strip())
+
+
+# --- Deploys: a reload that would not start is refused; a stop drains first ---
+
+# Seconds between a SIGTERM and the workers' stop, while /readyz answers 503 and
+# everything else is still served: a load balancer probing every few seconds
+# takes the server out of rotation before it stops accepting connections.
+DRAIN_SECONDS = float(os.environ.get("DRAIN_SECONDS", "5"))
+# A request in progress when the workers are told to stop may take this long to
+# finish; none here may take longer than `timeout` anyway.
+graceful_timeout = 10
+
+
+def on_reload(server) -> None:
+    """On SIGHUP, run the start check against the code now on disk, before any new worker.
+
+    gunicorn starts the new workers first and stops the old ones after. A new
+    worker that refuses to start (a migration not run yet) halts the master, and
+    the old workers with it. Here a refusal keeps the old workers serving instead.
+    """
+    try:
+        on_starting(server)
+    except RuntimeError as refusal:
+        # gunicorn spawns `workers` new workers after this hook; no hook can cancel
+        # a reload otherwise. The count of workers to keep is read before this
+        # hook, so the old ones stay, and the next reload reads the setting again.
+        server.cfg.set("workers", 0)
+        reason = " ".join(str(refusal).split())  # one line
+        server.log.error("Reload refused, the running workers keep serving. %s", reason)
+
+
+def when_ready(server) -> None:
+    """On SIGTERM, let /readyz answer 503 for DRAIN_SECONDS, then stop as gunicorn does."""
+    stop = server.handle_term  # gunicorn calls handle_<signal> from its main loop
+
+    def drain_then_stop() -> None:
+        server.log.info(
+            "Draining for %s s: /readyz answers 503, requests are served", DRAIN_SECONDS
+        )
+        server.kill_workers(DRAIN_SIGNAL)
+        time.sleep(DRAIN_SECONDS)  # the master's loop waits: nothing else to do while stopping
+        stop()
+
+    server.handle_term = drain_then_stop
+
+
+# Tells the workers that the server is stopping. Ignored by default, so a worker
+# still starting is not killed by it; and nothing else sends it to this server.
+DRAIN_SIGNAL = signal.SIGURG
+
+
+def post_worker_init(worker) -> None:
+    """The worker has imported the app: say so, and listen for drain_then_stop's signal."""
+    stopping = {"blog.shutting_down": True}  # what /readyz reads (blog/health.py)
+    signal.signal(DRAIN_SIGNAL, lambda *_: worker.wsgi.extensions.update(stopping))
+    worker.log.info("Worker ready (pid: %s)", worker.pid)

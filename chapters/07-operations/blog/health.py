@@ -25,6 +25,8 @@ def healthz() -> dict[str, str]:
 @bp.get("/readyz")
 def readyz() -> tuple[dict[str, str], int]:
     """Readiness: the database answers and its schema is not older than this code."""
+    if current_app.extensions["blog.shutting_down"]:  # set by gunicorn.conf.py on SIGTERM
+        return {"status": "unavailable", "reason": "The server is shutting down."}, 503
     try:
         with Session.get_bind().connect() as connection:
             current = migrate.current_revisions(connection)
@@ -40,4 +42,5 @@ def readyz() -> tuple[dict[str, str], int]:
 def init_app(app: Flask) -> None:
     # The scripts don't change while the app runs: read the newest revision once.
     app.extensions["blog.schema_head"] = migrate.head_revisions()
+    app.extensions["blog.shutting_down"] = False
     app.register_blueprint(bp)

@@ -59,7 +59,8 @@ def schema_problem(current: set[str], head: set[str]) -> str | None:
     if current == head:
         return None
     scripts = ScriptDirectory.from_config(alembic_config())
-    known = {script.revision for script in scripts.walk_revisions()}
+    # From this code's head down: a deploy may already have added newer scripts here.
+    known = {script.revision for script in scripts.iterate_revisions(tuple(head), "base")}
     if current and not current & known:
         return None
     return (
