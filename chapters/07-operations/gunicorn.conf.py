@@ -5,9 +5,13 @@
 A command-line option wins over this file, e.g. ``gunicorn --workers 4``.
 """
 
+import json
+import logging
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
+from typing import NoReturn
 
 # What to serve: blog/wsgi.py calls create_app() and refuses unsafe settings.
 wsgi_app = "blog.wsgi:app"
@@ -31,6 +35,61 @@ timeout = 10
 
 # The app logs one line per request itself, with its request id (blog/logs.py).
 accesslog = None
+
+# FLASK_LOG_FORMAT=json: gunicorn's own lines (boot, signals, workers, the
+# start check's refusal) become JSON lines too, with the app's fields and
+# timestamps, so a collector parses stderr whole. The formatter lives here,
+# not in blog/logs.py: the master imports none of the app.
+JSON_LOGS = os.environ.get("FLASK_LOG_FORMAT") == "json"
+
+
+class JSONFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "pid": record.process,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+if JSON_LOGS:
+    logconfig_dict = {
+        "formatters": {"json": {"()": JSONFormatter}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        # Libraries' warnings (the rate limiter's, say) too. The app's own
+        # logger writes its lines itself, so it must not pass them on as well.
+        "root": {"level": "WARNING", "handlers": ["stderr"]},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["stderr"], "propagate": False},
+            "gunicorn.access": {"handlers": [], "propagate": False},
+            "blog": {"propagate": False},
+        },
+    }
+
+
+def stop(server, message: str) -> NoReturn:
+    """End the start with ``message``, before any worker boots.
+
+    gunicorn prints a RuntimeError from a hook as "Error: ..." and exits with
+    status 1. That text is no JSON line, so in JSON mode the message goes
+    through gunicorn's log instead, and the exit is the same.
+    """
+    if JSON_LOGS:
+        server.log.error(message)
+        sys.exit(1)
+    raise RuntimeError(message)
+
 
 # Forwarded headers: gunicorn trusts none of them. X-Forwarded-For and -Proto
 # are honoured by the app, for as many proxies as TRUSTED_PROXIES says
@@ -58,6 +117,6 @@ def on_starting(server) -> None:
             [sys.executable, "-m", "blog.wsgi"], capture_output=True, text=True, timeout=wait
         )
     except subprocess.TimeoutExpired:
-        raise RuntimeError(f"The start check (python -m blog.wsgi) took over {wait} s.") from None
+        stop(server, f"The start check (python -m blog.wsgi) took over {wait} s.")
     if check.returncode != 0:
-        raise RuntimeError(check.stderr.strip())
+        stop(server, check.stderr.strip())
