@@ -57,25 +57,25 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-if JSON_LOGS:
-    logconfig_dict = {
-        "formatters": {"json": {"()": JSONFormatter}},
-        "handlers": {
-            "stderr": {
-                "class": "logging.StreamHandler",
-                "formatter": "json",
-                "stream": "ext://sys.stderr",
-            }
-        },
-        # Libraries' warnings (the rate limiter's, say) too. The app's own
-        # logger writes its lines itself, so it must not pass them on as well.
-        "root": {"level": "WARNING", "handlers": ["stderr"]},
-        "loggers": {
-            "gunicorn.error": {"handlers": ["stderr"], "propagate": False},
-            "gunicorn.access": {"handlers": [], "propagate": False},
-            "blog": {"propagate": False},
-        },
-    }
+JSON_LOGCONFIG = {
+    "formatters": {"json": {"()": JSONFormatter}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    # Libraries' warnings (the rate limiter's, say) too. The app's own logger
+    # writes its lines itself, so it must not pass them on to this handler.
+    "root": {"level": "WARNING", "handlers": ["stderr"]},
+    "loggers": {
+        "gunicorn.error": {"handlers": ["stderr"], "propagate": False},
+        "blog": {"propagate": False},
+    },
+}
+# Empty: gunicorn's own text lines.
+logconfig_dict = JSON_LOGCONFIG if JSON_LOGS else {}
 
 
 def stop(server, message: str) -> NoReturn:

@@ -297,6 +297,15 @@ def test_json_lines(database_url):
     Session.get_bind().dispose()
 
 
+def test_json_lines_carry_the_traceback(app, log_output):
+    logging.getLogger("blog").handlers[0].setFormatter(logs.JSONFormatter())
+    response = app.test_client().get("/boom")
+    error, request_line = (json.loads(line) for line in log_output())
+    assert (error["level"], error["message"]) == ("ERROR", "Unhandled exception")
+    assert error["traceback"].endswith("RuntimeError: disk on fire")
+    assert error["request_id"] == request_line["request_id"] == response.headers["X-Request-ID"]
+
+
 # FLASK_LOG_LEVEL=30 arrives as the number 30 (from_prefixed_env reads JSON).
 @pytest.mark.parametrize("level", ["WARNING", "warning", 30])
 def test_the_level_comes_from_the_settings(database_url, level):
