@@ -20,6 +20,7 @@ from test_servers import BIN, CHAPTER, call, free_port, serving
 from blog import auth, create_app, logs
 from blog.db import Session
 from blog.models import Token, User
+from conftest import PASSWORD
 
 
 @pytest.fixture
@@ -162,16 +163,18 @@ def test_a_method_cannot_forge_a_log_line(client, log_output):
     )
 
 
+def send_raw(base, request):
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request)
+        return connection.makefile("rb").read().decode()
+
+
 def test_a_method_is_escaped_over_a_real_socket(tmp_path, database_url):
-    # flask run passes any method on; gunicorn refuses one that is not a token.
+    odd = b'GE"T\x1b[2J /api/users HTTP/1.1\r\nHost: blog\r\nConnection: close\r\n\r\n'
+    # flask run passes any method on: the app answers, and logs it escaped.
     with serving("flask run", tmp_path, database_url, seed=False) as (base, log):
-        host, port = base.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port)), timeout=10) as connection:
-            connection.sendall(
-                b'GE"T\x1b[2J /api/users HTTP/1.1\r\nHost: blog\r\nConnection: close\r\n\r\n'
-            )
-            answer = connection.makefile("rb").read().decode()
-        assert answer.startswith("HTTP/1.1 405"), answer
+        assert send_raw(base, odd).startswith("HTTP/1.1 405")
     (line,) = [
         line
         for line in log.read_text().splitlines()
@@ -180,6 +183,10 @@ def test_a_method_is_escaped_over_a_real_socket(tmp_path, database_url):
     match = TEXT_LINE.fullmatch(line)
     assert (match["method"], match["status"]) == ("GE%22T%1B%5B2J", "405")
     assert "\x1b" not in line
+    # gunicorn refuses a method that is not a token: the app never sees it.
+    with serving("gunicorn", tmp_path, database_url, seed=False) as (base, log):
+        assert send_raw(base, odd).startswith("HTTP/1.1 400")
+    assert "/api/users" not in log.read_text()
 
 
 def test_a_line_names_the_user(client, ada, log_output):
@@ -234,6 +241,11 @@ def refusals(client, ada, grace):
         "not the owner",
         grace.id,
         client.patch(f"/api/posts/{post.json['id']}", headers=grace.headers, **write),
+    )
+    yield (
+        "not their account",
+        ada.id,
+        client.delete(f"/api/users/{grace.id}", json={"password": PASSWORD}, headers=ada.headers),
     )
     yield (
         "wrong password",
