@@ -21,9 +21,9 @@ from sqlalchemy import inspect
 
 # Bounded and plain: an id can't forge a log line or fill the disk.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-# What a path and a method keep as they are; anything else is percent-encoded.
-PATH_SAFE = "/:@!$&'()*+,;=~"
-METHOD_SAFE = "!#$&'*+-.^_`|~"  # a method is a token (RFC 9110), but a client may send anything
+# What a method keeps as it is, like a path: a method is a token (RFC 9110), but
+# a client may send anything, and the rest is percent-encoded.
+METHOD_SAFE = "!#$&'*+-.^_`|~"
 # Probes ask every few seconds; their lines are kept at DEBUG so they don't drown the rest.
 QUIET_BLUEPRINTS = {"health"}
 
@@ -63,7 +63,7 @@ def start_request() -> None:
 
 def log_request(response: Response) -> Response:
     # Only the path: a query string can carry tokens. Never headers or bodies.
-    path = quote(request.path, safe=PATH_SAFE)
+    path = quote(request.path, safe="/:@!$&'()*+,;=~")
     method = quote(request.method, safe=METHOD_SAFE)
     duration_ms = round((time.perf_counter() - g.request_start) * 1000, 1)
     level = logging.DEBUG if request.blueprint in QUIET_BLUEPRINTS else logging.INFO
