@@ -352,6 +352,17 @@ def json_lines(text):
     return entries
 
 
+@pytest.mark.parametrize(
+    ("variable", "expected"), [(None, "text"), ("text", "text"), ("json", "json")]
+)
+def test_gunicorn_reads_the_format_from_the_environment(monkeypatch, variable, expected):
+    # Not from instance/config.py: gunicorn's master reads none of the app's settings.
+    if variable:
+        monkeypatch.setenv("FLASK_LOG_FORMAT", variable)
+    settings = runpy.run_path(str(CHAPTER / "gunicorn.conf.py"))
+    assert bool(settings["logconfig_dict"]) == (expected == "json")
+
+
 def test_gunicorn_and_the_app_format_a_record_alike(monkeypatch, app):
     monkeypatch.setenv("FLASK_LOG_FORMAT", "json")
     settings = runpy.run_path(str(CHAPTER / "gunicorn.conf.py"))
