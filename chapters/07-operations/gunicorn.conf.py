@@ -5,11 +5,15 @@
 A command-line option wins over this file, e.g. ``gunicorn --workers 4``.
 """
 
+import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
+from typing import NoReturn
 
 # What to serve: blog/wsgi.py calls create_app() and refuses unsafe settings.
 wsgi_app = "blog.wsgi:app"
@@ -40,6 +44,61 @@ timeout = 10
 # The app logs one line per request itself, with its request id (blog/logs.py).
 accesslog = None
 
+# FLASK_LOG_FORMAT=json: gunicorn's own lines (boot, signals, workers, the
+# start check's refusal) become JSON lines too, with the app's fields and
+# timestamps, so a collector parses stderr whole. The formatter lives here,
+# not in blog/logs.py: the master imports none of the app.
+JSON_LOGS = os.environ.get("FLASK_LOG_FORMAT") == "json"
+
+
+class JSONFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "pid": record.process,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+JSON_LOGCONFIG = {
+    "formatters": {"json": {"()": JSONFormatter}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    # Libraries' warnings (the rate limiter's, say) too. The app's own logger
+    # writes its lines itself, so it must not pass them on to this handler.
+    "root": {"level": "WARNING", "handlers": ["stderr"]},
+    "loggers": {
+        "gunicorn.error": {"handlers": ["stderr"], "propagate": False},
+        "blog": {"propagate": False},
+    },
+}
+# Empty: gunicorn's own text lines.
+logconfig_dict = JSON_LOGCONFIG if JSON_LOGS else {}
+
+
+def stop(server, message: str) -> NoReturn:
+    """End the start with ``message``, before any worker boots.
+
+    gunicorn prints a RuntimeError from a hook as "Error: ..." and exits with
+    status 1. That text is no JSON line, so in JSON mode the message goes
+    through gunicorn's log instead, and the exit is the same.
+    """
+    if JSON_LOGS:
+        server.log.error(message)
+        sys.exit(1)
+    raise RuntimeError(message)
+
+
 # Forwarded headers: gunicorn trusts none of them. X-Forwarded-For and -Proto
 # are honoured by the app, for as many proxies as TRUSTED_PROXIES says
 # (blog/proxy.py), not by gunicorn, which by default trusts them from
@@ -50,14 +109,11 @@ forwarded_allow_ips = "127.0.0.1,::1"
 forwarder_headers = ""
 
 
-def on_starting(server) -> None:
-    """Run blog/wsgi.py's start check once, before gunicorn starts any worker.
+def start_check() -> str | None:
+    """Run blog/wsgi.py's start check in a child process: None, or why a server may not start.
 
-    Each worker runs it again when it imports the app; a refusal there prints a
-    traceback per worker. Here it stops gunicorn with the message alone (gunicorn
-    prints a RuntimeError from a hook as "Error: ..." and exits with status 1).
-    The check runs in a child process, so the master imports none of the app and
-    every worker still builds its own.
+    The child imports the code on disk now, so the master imports none of the
+    app and every worker still builds its own.
     """
     # A database server that never answers would otherwise hold the start silently.
     wait = 30
@@ -66,9 +122,19 @@ def on_starting(server) -> None:
             [sys.executable, "-m", "blog.wsgi"], capture_output=True, text=True, timeout=wait
         )
     except subprocess.TimeoutExpired:
-        raise RuntimeError(f"The start check (python -m blog.wsgi) took over {wait} s.") from None
-    if check.returncode != 0:
-        raise RuntimeError(check.stderr.strip())
+        return f"The start check (python -m blog.wsgi) took over {wait} s."
+    return check.stderr.strip() if check.returncode != 0 else None
+
+
+def on_starting(server) -> None:
+    """Run the start check once, before gunicorn starts any worker.
+
+    Each worker runs it again when it imports the app; a refusal there prints a
+    traceback per worker. Here it stops gunicorn with the message alone.
+    """
+    problem = start_check()
+    if problem:
+        stop(server, problem)
 
 
 # --- Deploys: a reload that would not start is refused; a stop drains first ---
@@ -89,14 +155,13 @@ def on_reload(server) -> None:
     worker that refuses to start (a migration not run yet) halts the master, and
     the old workers with it. Here a refusal keeps the old workers serving instead.
     """
-    try:
-        on_starting(server)
-    except RuntimeError as refusal:
+    problem = start_check()
+    if problem:
         # gunicorn spawns `workers` new workers after this hook; no hook can cancel
         # a reload otherwise. The count of workers to keep is read before this
         # hook, so the old ones stay, and the next reload reads the setting again.
         server.cfg.set("workers", 0)
-        reason = " ".join(str(refusal).split())  # one line
+        reason = " ".join(problem.split())  # one line
         server.log.error("Reload refused, the running workers keep serving. %s", reason)
 
 
