@@ -69,7 +69,8 @@ def test_the_table_gives_the_cpu_time_of_each_session_and_its_children(tmp_path,
     out = capsys.readouterr().out
     assert code == 0
     # "busy" spent its CPU in a child it waited for; "slow" mostly slept.
-    cpu = {name: float(s) for name, s in re.findall(r"===== (\w+): passed in \d+ s \(([\d.]+) s CPU", out)}
+    ended = re.findall(r"===== (\w+): passed in \d+ s \(([\d.]+) s CPU", out)
+    cpu = {name: float(seconds) for name, seconds in ended}
     assert set(cpu) == {"busy", "slow"}
     assert cpu["slow"] < 0.3 <= cpu["busy"]
     assert re.search(r"2 sessions in \d+ s, \d+ s CPU\. All passed\.$", out)

@@ -156,7 +156,7 @@ def copy_chapter(source: Path, target: Path, bytecode: Path | None = None) -> Pa
 
 
 def forget_bytecode(path: Path) -> None:
-    """Remove the compiled forms of ``path`` (Python's and pytest's), so its new text is compiled."""
+    """Remove the compiled forms of ``path`` (Python's and pytest's): its new text is compiled."""
     for pyc in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
         pyc.unlink()
 
@@ -374,9 +374,7 @@ def prove(
         # The shared check of unchanged copies runs without this entry's settings
         # (a database server, say): check the unchanged chapter with them too, so
         # that a guard failing for want of them proves nothing.
-        unchanged = copy_chapter(
-            source, workdir / f"{job:03}-{number}-{slug}-unchanged", bytecode
-        )
+        unchanged = copy_chapter(source, workdir / f"{job:03}-{number}-{slug}-unchanged", bytecode)
         if broken := [
             g
             for g, did_fail in run_guards(

@@ -258,7 +258,8 @@ class PytestServer:
     ) -> Result:
         """Run ``pytest args`` in ``cwd`` with exactly ``env``; output goes to output.*."""
         out, err = output.with_suffix(".out"), output.with_suffix(".err")
-        request = {"cwd": str(cwd), "args": args, "env": env, "stdout": str(out), "stderr": str(err)}
+        request = {"cwd": str(cwd), "args": args, "env": env}
+        request |= {"stdout": str(out), "stderr": str(err)}
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
             connection.settimeout(timeout)
             connection.connect(self.address)
@@ -271,10 +272,11 @@ class PytestServer:
                     raise ServerError(f"the pytest server refused a run: {started}")
                 pid = started["pid"]
                 line = answers.readline()
-            except TimeoutError:
+            except TimeoutError as error:
                 if pid:
                     os.killpg(pid, signal.SIGKILL)
-                raise ServerError(f"pytest {' '.join(args)} in {cwd}: no result in {timeout} s")
+                message = f"pytest {' '.join(args)} in {cwd}: no result in {timeout} s"
+                raise ServerError(message) from error
             if not line:  # the child died before it could answer (a crash, a signal)
                 raise ServerError(f"pytest {' '.join(args)} in {cwd} ended without a result")
             code = json.loads(line)["exit"]
