@@ -11,7 +11,8 @@ one ends, its whole log is printed at once, so the output still reads one
 session after another. A table of results and times ends the run: each
 session's wall time, and the CPU time (user + system) of its process tree, the
 processes nox waited for (a server that leaves its parent, such as PostgreSQL,
-is not counted). CPU well under wall means the session mostly waits.
+is not counted). CPU well under wall means the session mostly waited: on a
+server, a timeout, or, on a busy machine, for a CPU.
 
 The longest sessions start first, so that a long one never starts last.
 Some sessions run alone, after all the others: a benchmark measures the
