@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import compileall
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -322,3 +324,34 @@ def test_a_run_that_dies_is_an_error_not_a_verdict(tmp_path, chapter):
             proofs.run_guards(chapter, ["tests/test_dies.py::test_dies"], {}, pytest=with_server)
     finally:
         with_server.stop()
+
+
+def test_a_run_past_its_time_is_stopped_with_what_it_started(tmp_path, chapter):
+    (chapter / "tests" / "test_hangs.py").write_text(
+        "import subprocess\nimport sys\nimport time\n\n\n"
+        "def test_hangs():\n"
+        "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        "    time.sleep(600)\n"
+    )
+    with_server = proofs.PytestServer.start(tmp_path)
+    try:
+        with pytest.raises(proofs.ServerError, match="no result in 5 s") as stopped:
+            with_server.run(chapter, ["tests/test_hangs.py"], dict(os.environ), tmp_path / "o", 5)
+    finally:
+        with_server.stop()
+    group = int(re.search(r"process group (\d+)", str(stopped.value))[1])
+    # The run and the process it started were in one group, killed at once.
+    for _ in range(300):
+        if not alive(lambda: os.killpg(group, 0)) and not alive(lambda: os.kill(group, 0)):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"process group {group} still runs")
+
+
+def alive(signal_zero) -> bool:
+    try:
+        signal_zero()
+    except ProcessLookupError:
+        return False
+    return True

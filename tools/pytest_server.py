@@ -24,6 +24,7 @@ Unix-socket connection; the child answers with its pid, then the exit code.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -262,7 +263,10 @@ class PytestServer:
         request |= {"stdout": str(out), "stderr": str(err)}
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
             connection.settimeout(timeout)
-            connection.connect(self.address)
+            try:
+                connection.connect(self.address)
+            except OSError as error:
+                raise ServerError(f"the pytest server does not answer: {error}") from error
             connection.sendall(json.dumps(request).encode() + b"\n")
             answers = connection.makefile("r", encoding="utf-8")
             pid = None
@@ -274,8 +278,10 @@ class PytestServer:
                 line = answers.readline()
             except TimeoutError as error:
                 if pid:
-                    os.killpg(pid, signal.SIGKILL)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(pid, signal.SIGKILL)
                 message = f"pytest {' '.join(args)} in {cwd}: no result in {timeout} s"
+                message += f" (stopped: process group {pid})" if pid else ""
                 raise ServerError(message) from error
             if not line:  # the child died before it could answer (a crash, a signal)
                 raise ServerError(f"pytest {' '.join(args)} in {cwd} ended without a result")
