@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import compileall
+import os
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -239,3 +245,113 @@ def test_a_postgres_entry_runs_each_guard_run_in_a_new_database(
     assert len(names) == 2 and len(set(names)) == 2 and "test" not in names
     assert left == 0
     assert "1 of 1 removals caught" in capsys.readouterr().out
+
+
+# --- how guard runs are started: a forked child of the pytest server, or --fresh
+
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["server", "fresh"])
+def test_both_ways_of_running_pytest_give_the_same_verdicts(tmp_path, chapter, capsys, fresh):
+    config = write_config(tmp_path, "tests/test_shout.py::test_shout_uppercases")
+    # The second removal changes nothing the guard looks at: it must be reported.
+    config.write_text(
+        config.read_text()
+        + MUTATION.format(guard="tests/test_shout.py::test_shout_uppercases", old="return")
+        .replace('function = "shout"', 'function = "whisper"')
+        .replace('new = "word"', 'new = "return"')
+    )
+    assert proofs.run(config, {"01": chapter}, jobs=2, fresh=fresh) == 1
+    out = capsys.readouterr().out
+    assert "proven    01  uppercase" in out
+    assert "SURVIVED  01  uppercase" in out
+    assert "1 of 2 removals caught" in out
+
+
+def test_each_child_imports_the_code_of_its_own_folder(tmp_path):
+    # Two folders with the same module name and different code, run one after the
+    # other by one server: each run sees its own (nothing is kept from the last).
+    runs = {}
+    with_server = proofs.PytestServer.start(tmp_path)
+    try:
+        for word in ("one", "two"):
+            folder = tmp_path / word
+            (folder / "tests").mkdir(parents=True)
+            (folder / "blog.py").write_text(f"WORD = {word!r}\n")
+            (folder / "tests" / "test_word.py").write_text(
+                f"import blog\n\n\ndef test_word():\n    assert blog.WORD == {word!r}\n"
+            )
+            runs[word] = proofs.run_guards(
+                folder, ["tests/test_word.py::test_word"], {}, pytest=with_server
+            )
+    finally:
+        with_server.stop()
+    passed = {"tests/test_word.py::test_word": False}
+    assert runs == {"one": passed, "two": passed}
+
+
+def test_a_mutated_file_is_compiled_again_whatever_its_time(tmp_path, chapter):
+    # The unchanged copy has run and left its bytecode; the copy for a mutation
+    # takes it. A change of the same length written within the same second as
+    # the original would look up to date to Python: its bytecode must go.
+    unchanged = proofs.copy_chapter(chapter, tmp_path / "unchanged")
+    assert compileall.compile_dir(unchanged, quiet=1)
+    copy = proofs.copy_chapter(chapter, tmp_path / "copy", bytecode=unchanged)
+    assert list((copy / "__pycache__").glob("shout.*.pyc"))
+    source = copy / "shout.py"
+    before = source.stat()
+    mutation = proofs.load(write_config(tmp_path, "tests/test_shout.py::x"))[0]
+    mutation.changes[0] = proofs.Change("shout.py", "shout", "word.upper()", "word.lower()")
+    proofs.apply(copy, mutation)
+    os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert source.stat().st_size == before.st_size
+    shouted = subprocess.run(
+        [sys.executable, "-c", "import shout; print(shout.shout('Hi'))"],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert shouted == "hi!\n"
+
+
+def test_a_run_that_dies_is_an_error_not_a_verdict(tmp_path, chapter):
+    (chapter / "tests" / "test_dies.py").write_text(
+        "import os\nimport signal\n\n\ndef test_dies():\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    with_server = proofs.PytestServer.start(tmp_path)
+    try:
+        with pytest.raises(proofs.ServerError, match="ended without a result"):
+            proofs.run_guards(chapter, ["tests/test_dies.py::test_dies"], {}, pytest=with_server)
+    finally:
+        with_server.stop()
+
+
+def test_a_run_past_its_time_is_stopped_with_what_it_started(tmp_path, chapter):
+    (chapter / "tests" / "test_hangs.py").write_text(
+        "import subprocess\nimport sys\nimport time\n\n\n"
+        "def test_hangs():\n"
+        "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        "    time.sleep(600)\n"
+    )
+    with_server = proofs.PytestServer.start(tmp_path)
+    try:
+        with pytest.raises(proofs.ServerError, match="no result in 5 s") as stopped:
+            with_server.run(chapter, ["tests/test_hangs.py"], dict(os.environ), tmp_path / "o", 5)
+    finally:
+        with_server.stop()
+    group = int(re.search(r"process group (\d+)", str(stopped.value))[1])
+    # The run and the process it started were in one group, killed at once.
+    for _ in range(300):
+        if not alive(lambda: os.killpg(group, 0)) and not alive(lambda: os.kill(group, 0)):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"process group {group} still runs")
+
+
+def alive(signal_zero) -> bool:
+    try:
+        signal_zero()
+    except ProcessLookupError:
+        return False
+    return True

@@ -8,7 +8,11 @@ Most sessions spend their time waiting (on a server starting, a timeout, a
 browser), so a few at once finish sooner than one after another. Each runs as
 its own ``nox -s NAME`` process with its output in .nox/_logs/NAME.log; when
 one ends, its whole log is printed at once, so the output still reads one
-session after another. A table of results and times ends the run.
+session after another. A table of results and times ends the run: each
+session's wall time, and the CPU time (user + system) of its process tree, the
+processes nox waited for (a server that leaves its parent, such as PostgreSQL,
+is not counted). CPU well under wall means the session mostly waited: on a
+server, a timeout, or, on a busy machine, for a CPU.
 
 The longest sessions start first, so that a long one never starts last.
 Some sessions run alone, after all the others: a benchmark measures the
@@ -75,9 +79,18 @@ def run_commands(
     return summary(results, time.monotonic() - started)
 
 
+def finished(process: subprocess.Popen) -> float | None:
+    """The CPU seconds of ``process`` and what it waited for, once it has ended; else None."""
+    pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+    if not pid:
+        return None
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_batch(
     command: list[str], queue: list[str], jobs: int, logs: Path
-) -> list[tuple[str, bool, float]]:
+) -> list[tuple[str, bool, float, float]]:
     queue, running, results = list(queue), {}, []
     try:
         while queue or running:
@@ -89,12 +102,18 @@ def run_batch(
                 )
                 running[process] = (name, log, time.monotonic())
             time.sleep(0.5)
-            for process in [p for p in running if p.poll() is not None]:
+            for process in list(running):
+                cpu = finished(process)
+                if cpu is None:
+                    continue
                 name, log, start = running.pop(process)
                 log.close()
                 seconds = time.monotonic() - start
-                results.append((name, process.returncode == 0, seconds))
-                print(f"\n===== {name}: {verdict(process.returncode == 0)} in {seconds:.0f} s")
+                results.append((name, process.returncode == 0, seconds, cpu))
+                print(
+                    f"\n===== {name}: {verdict(process.returncode == 0)} in {seconds:.0f} s"
+                    f" ({cpu:.1f} s CPU)"
+                )
                 print(Path(log.name).read_text(errors="replace"), end="", flush=True)
     except KeyboardInterrupt:
         for process in running:  # nox stops its own commands on SIGTERM
@@ -109,12 +128,13 @@ def verdict(passed: bool) -> str:
     return "passed" if passed else "FAILED"
 
 
-def summary(results: list[tuple[str, bool, float]], seconds: float) -> int:
-    width = max((len(name) for name, _, _ in results), default=7)
-    print(f"\n{'session':<{width}}  result  seconds")
-    for name, passed, took in results:
-        print(f"{name:<{width}}  {verdict(passed):<6}  {took:7.0f}")
-    failed = [name for name, passed, _ in results if not passed]
-    print(f"{len(results)} sessions in {seconds:.0f} s.", end=" ")
+def summary(results: list[tuple[str, bool, float, float]], seconds: float) -> int:
+    width = max((len(name) for name, *_ in results), default=7)
+    print(f"\n{'session':<{width}}  result  seconds  CPU s")
+    for name, passed, took, cpu in results:
+        print(f"{name:<{width}}  {verdict(passed):<6}  {took:7.0f}  {cpu:5.0f}")
+    failed = [name for name, passed, *_ in results if not passed]
+    cpu = sum(result[3] for result in results)
+    print(f"{len(results)} sessions in {seconds:.0f} s, {cpu:.0f} s CPU.", end=" ")
     print(f"Failed: {', '.join(failed)}" if failed else "All passed.")
     return 1 if failed else 0

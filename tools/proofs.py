@@ -11,6 +11,14 @@ fail. A guard that passes with its fix removed proves nothing: the run fails.
 Before any mutation, each chapter's guards run once on an unchanged copy and
 must pass, so that a failure always comes from the mutation.
 
+Each guard run is ``pytest`` in the copy, in a child forked from a server that
+has imported pytest and the third-party libraries once (tools/pytest_server.py),
+never the chapter's own code: the child imports that fresh from the copy.
+Copies get the unchanged copy's bytecode (``__pycache__``), except for the files
+a mutation changes, which Python compiles again. ``--fresh`` starts a new
+interpreter for every run instead, with no bytecode copied: slower, and the same
+verdicts.
+
 Every chapter a mutation lists gets its own run, even where the function and
 the guard tests read the same as in another chapter: whether a guard fails also
 depends on the fixtures, the factory and the modules around them, which differ.
@@ -45,6 +53,7 @@ from pathlib import Path
 
 from tools.chapters import chapters
 from tools.postgres import DEFAULT_URL, PostgresUnavailable, fresh_database, postgres
+from tools.pytest_server import PytestServer, Result, ServerError
 
 CONFIG = Path(__file__).with_name("proofs.toml")
 LEFTOVERS = shutil.ignore_patterns(
@@ -134,9 +143,22 @@ def load(path: Path) -> list[Mutation]:
     return mutations
 
 
-def copy_chapter(source: Path, target: Path) -> Path:
+def copy_chapter(source: Path, target: Path, bytecode: Path | None = None) -> Path:
+    """Copy ``source`` without what runs leave behind; then, from ``bytecode`` (a
+    copy that has run), the compiled files: their sources keep their times, so
+    Python and pytest take them as up to date."""
     shutil.copytree(source, target, ignore=LEFTOVERS)
+    if bytecode:
+        for cache in bytecode.rglob("__pycache__"):
+            if (target / cache.relative_to(bytecode)).parent.is_dir():
+                shutil.copytree(cache, target / cache.relative_to(bytecode))
     return target
+
+
+def forget_bytecode(path: Path) -> None:
+    """Remove the compiled forms of ``path`` (Python's and pytest's): its new text is compiled."""
+    for pyc in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
+        pyc.unlink()
 
 
 class Lines:
@@ -276,24 +298,34 @@ def apply(copy: Path, mutation: Mutation) -> None:
         path = copy / change.file
         where = f"{mutation.fix!r}: {copy.name}"
         path.write_text(mutate(path.read_text("utf-8"), change, where), "utf-8")
+        forget_bytecode(path)
     for name, content in mutation.files.items():
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
         (copy / name).write_text(content, "utf-8")
+        forget_bytecode(copy / name)
 
 
 def run_guards(
-    copy: Path, guards: list[str], env: dict[str, str], server: str | None = None
+    copy: Path,
+    guards: list[str],
+    env: dict[str, str],
+    server: str | None = None,
+    pytest: PytestServer | None = None,
+    write_bytecode: bool = False,
 ) -> dict[str, bool]:
     """Run the guard tests in ``copy`` (on a new database of the PostgreSQL at
-    ``server``, if given); return {guard: failed}."""
+    ``server``, if given; in a child of ``pytest``, if given, else in a new
+    interpreter); return {guard: failed}."""
     clean = {
         k: v for k, v in os.environ.items() if not k.startswith("FLASK_") and k != "PYTHONPATH"
     }
     clean.pop("TEST_DATABASE_URL", None)
+    if write_bytecode:  # the unchanged copy compiles for the copies made after it
+        clean.pop("PYTHONDONTWRITEBYTECODE", None)
     with fresh_database(server) if server else nullcontext() as database:
         if database:
             env = {**env, "TEST_DATABASE_URL": database}
-        result = _pytest(copy, guards, {**clean, "PYTHONPATH": str(copy), **env})
+        result = _pytest(copy, guards, {**clean, "PYTHONPATH": str(copy), **env}, pytest)
     outcomes = OUTCOME.findall(result.stdout)
     failed = {}
     for guard in guards:
@@ -306,11 +338,16 @@ def run_guards(
     return failed
 
 
-def _pytest(copy: Path, guards: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+def _pytest(
+    copy: Path, guards: list[str], env: dict[str, str], pytest: PytestServer | None
+) -> Result | subprocess.CompletedProcess:
+    # A temporary folder of its own: guard runs go in parallel, and pytest's
+    # shared numbered folders under /tmp/pytest-of-<user> are not made for that.
+    args = [*PYTEST[2:], f"--basetemp={copy.with_name(copy.name + '-tmp')}", *guards]
+    if pytest:
+        return pytest.run(copy, args, env, copy.with_name(copy.name + "-output"), timeout=600)
     return subprocess.run(
-        # A temporary folder of its own: guard runs go in parallel, and pytest's
-        # shared numbered folders under /tmp/pytest-of-<user> are not made for that.
-        [sys.executable, *PYTEST, f"--basetemp={copy.with_name(copy.name + '-tmp')}", *guards],
+        [sys.executable, *PYTEST[:2], *args],
         cwd=copy,
         env=env,
         capture_output=True,
@@ -320,35 +357,47 @@ def _pytest(copy: Path, guards: list[str], env: dict[str, str]) -> subprocess.Co
 
 
 def prove(
-    number: str, source: Path, mutation: Mutation, workdir: Path, job: int, server: str | None
+    number: str,
+    source: Path,
+    mutation: Mutation,
+    workdir: Path,
+    job: int,
+    server: str | None,
+    pytest: PytestServer | None = None,
 ) -> list[str]:
     """Remove one fix from one chapter; return the guards that still passed."""
+    # The bytecode of the chapter's unchanged copy, when guard runs go through the server.
+    bytecode = workdir / f"{number}-unchanged" if pytest else None
     slug = re.sub(r"\W+", "-", mutation.fix).strip("-")[:40]
     server = server if mutation.postgres else None
     if mutation.env or server:
         # The shared check of unchanged copies runs without this entry's settings
         # (a database server, say): check the unchanged chapter with them too, so
         # that a guard failing for want of them proves nothing.
-        unchanged = copy_chapter(source, workdir / f"{job:03}-{number}-{slug}-unchanged")
+        unchanged = copy_chapter(source, workdir / f"{job:03}-{number}-{slug}-unchanged", bytecode)
         if broken := [
             g
-            for g, did_fail in run_guards(unchanged, mutation.guards, mutation.env, server).items()
+            for g, did_fail in run_guards(
+                unchanged, mutation.guards, mutation.env, server, pytest
+            ).items()
             if did_fail
         ]:
             raise ProofError(
                 f"{number}: {mutation.fix!r}: guards fail with no fix removed: {broken}"
             )
     # The job's number too: one fix may be removed in several ways.
-    copy = copy_chapter(source, workdir / f"{job:03}-{number}-{slug}")
+    copy = copy_chapter(source, workdir / f"{job:03}-{number}-{slug}", bytecode)
     apply(copy, mutation)
-    failed = run_guards(copy, mutation.guards, mutation.env, server)
+    failed = run_guards(copy, mutation.guards, mutation.env, server, pytest)
     return [guard for guard, did_fail in failed.items() if not did_fail]
 
 
-def baseline(number: str, source: Path, guards: list[str], workdir: Path) -> list[str]:
+def baseline(
+    number: str, source: Path, guards: list[str], workdir: Path, pytest: PytestServer | None = None
+) -> list[str]:
     """The unchanged chapter: every guard must pass. Return those that failed."""
     copy = copy_chapter(source, workdir / f"{number}-unchanged")
-    failed = run_guards(copy, sorted(set(guards)), {})
+    failed = run_guards(copy, sorted(set(guards)), {}, pytest=pytest, write_bytecode=bool(pytest))
     return [guard for guard, did_fail in failed.items() if did_fail]
 
 
@@ -357,6 +406,7 @@ def run(
     chapter_paths: dict[str, Path] | None = None,
     only: str = "",
     jobs: int = 2,
+    fresh: bool = False,
 ) -> int:
     paths = chapter_paths or chapters()
     mutations = [m for m in load(config) if only in m.fix]
@@ -369,22 +419,44 @@ def run(
     with postgres(url) if needs_postgres else nullcontext() as server:
         if server:
             print(server, flush=True)
-        return _run(jobs_list, paths, jobs, server.url if server else None)
+        return _run(jobs_list, paths, jobs, server.url if server else None, fresh)
 
 
 def _run(
-    jobs_list: list[tuple[str, Mutation]], paths: dict[str, Path], jobs: int, server: str | None
+    jobs_list: list[tuple[str, Mutation]],
+    paths: dict[str, Path],
+    jobs: int,
+    server: str | None,
+    fresh: bool = False,
+) -> int:
+    with tempfile.TemporaryDirectory(prefix="proofs-") as tmp:
+        workdir = Path(tmp)
+        pytest = None if fresh else PytestServer.start(workdir)
+        try:
+            return _run_all(jobs_list, paths, jobs, server, workdir, pytest)
+        finally:
+            if pytest:
+                pytest.stop()
+
+
+def _run_all(
+    jobs_list: list[tuple[str, Mutation]],
+    paths: dict[str, Path],
+    jobs: int,
+    server: str | None,
+    workdir: Path,
+    pytest: PytestServer | None,
 ) -> int:
     problems = []
-    with tempfile.TemporaryDirectory(prefix="proofs-") as tmp, ThreadPoolExecutor(jobs) as pool:
-        workdir = Path(tmp)
+    with ThreadPoolExecutor(jobs) as pool:
         guards_by_chapter: dict[str, list[str]] = {}
         for number, mutation in jobs_list:
             guards_by_chapter.setdefault(number, []).extend(mutation.guards)
         for number, broken in zip(
             guards_by_chapter,
             pool.map(
-                lambda n: baseline(n, paths[n], guards_by_chapter[n], workdir), guards_by_chapter
+                lambda n: baseline(n, paths[n], guards_by_chapter[n], workdir, pytest),
+                guards_by_chapter,
             ),
             strict=True,
         ):
@@ -394,7 +466,9 @@ def _run(
             print("\n".join(problems))
             return 1
         results = pool.map(
-            lambda job: prove(job[1][0], paths[job[1][0]], job[1][1], workdir, job[0], server),
+            lambda job: prove(
+                job[1][0], paths[job[1][0]], job[1][1], workdir, job[0], server, pytest
+            ),
             enumerate(jobs_list),
         )
         for (number, mutation), survivors in zip(jobs_list, results, strict=True):
@@ -412,10 +486,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=CONFIG)
     parser.add_argument("--only", default="", help="only the fixes whose name contains this")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--fresh", action="store_true", help="a new interpreter for every guard run (slower)"
+    )
     args = parser.parse_args(argv)
     try:
-        return run(args.config, only=args.only, jobs=args.jobs)
-    except (ProofError, PostgresUnavailable) as error:
+        return run(args.config, only=args.only, jobs=args.jobs, fresh=args.fresh)
+    except (ProofError, PostgresUnavailable, ServerError) as error:
         print(f"error: {error}")
         return 2
 
