@@ -178,6 +178,32 @@ def test_a_reload_before_the_migration_keeps_serving_and_one_after_serves_the_ne
         assert master.poll() is None
 
 
+def test_a_worker_restarted_before_the_migration_serves_and_says_it_is_not_ready(
+    release, database_url, tmp_path
+):
+    log = tmp_path / "gunicorn.log"
+    with gunicorn(release, database_url, log) as (base, master):
+        old = workers(master)
+        deploy_next_release(release)
+
+        # gunicorn replaces a worker that died (crashed, or killed after `timeout`).
+        # The new one imports the new code, whose migration has not run yet.
+        killed = min(old)
+        os.kill(killed, signal.SIGKILL)
+        wait_for(
+            lambda: log.read_text().count("Worker ready") == WORKERS + 1 or master.poll() is not None,
+            "the new worker",
+            log,
+        )
+        assert master.poll() is None, log.read_text()
+        assert len(workers(master)) == WORKERS and killed not in workers(master)
+        for _ in range(2 * WORKERS):
+            assert call(base + "/api/users")[0] == 200
+        not_ready = [line for line in log.read_text().splitlines() if "not ready" in line]
+        assert len(not_ready) == 1 and f"newest revision ({NEXT_REVISION})" in not_ready[0]
+        assert "Traceback" not in log.read_text()
+
+
 def test_sigterm_drains_first_then_lets_requests_in_progress_finish(
     release, database_url, tmp_path
 ):
