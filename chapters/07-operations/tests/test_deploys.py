@@ -192,7 +192,9 @@ def test_a_worker_restarted_before_the_migration_serves_and_says_it_is_not_ready
         killed = min(old)
         os.kill(killed, signal.SIGKILL)
         wait_for(
-            lambda: log.read_text().count("Worker ready") == WORKERS + 1 or master.poll() is not None,
+            lambda: (
+                log.read_text().count("Worker ready") == WORKERS + 1 or master.poll() is not None
+            ),
             "the new worker",
             log,
         )
@@ -200,7 +202,8 @@ def test_a_worker_restarted_before_the_migration_serves_and_says_it_is_not_ready
         assert len(workers(master)) == WORKERS and killed not in workers(master)
         for _ in range(2 * WORKERS):
             assert call(base + "/api/users")[0] == 200
-        not_ready = [line for line in log.read_text().splitlines() if "not ready" in line]
+        lines = log.read_text().splitlines()
+        not_ready = [line for line in lines if "Serving, but not ready:" in line]
         assert len(not_ready) == 1 and f"newest revision ({NEXT_REVISION})" in not_ready[0]
         assert "Traceback" not in log.read_text()
 
