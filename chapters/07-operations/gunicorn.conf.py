@@ -109,6 +109,12 @@ forwarded_allow_ips = "127.0.0.1,::1"
 forwarder_headers = ""
 
 
+# Set in the master once its start check passed; every worker inherits it. A
+# worker that finds the schema behind its code then serves instead of refusing
+# (blog/wsgi.py): gunicorn halts the master when a worker fails to boot.
+SERVER_CHECKED = "BLOG_SERVER_CHECKED"
+
+
 def start_check() -> str | None:
     """Run blog/wsgi.py's start check in a child process: None, or why a server may not start.
 
@@ -117,9 +123,15 @@ def start_check() -> str | None:
     """
     # A database server that never answers would otherwise hold the start silently.
     wait = 30
+    # The check itself must refuse a schema behind the code: drop the master's marker.
+    env = {name: value for name, value in os.environ.items() if name != SERVER_CHECKED}
     try:
         check = subprocess.run(
-            [sys.executable, "-m", "blog.wsgi"], capture_output=True, text=True, timeout=wait
+            [sys.executable, "-m", "blog.wsgi"],
+            capture_output=True,
+            text=True,
+            timeout=wait,
+            env=env,
         )
     except subprocess.TimeoutExpired:
         return f"The start check (python -m blog.wsgi) took over {wait} s."
@@ -135,6 +147,7 @@ def on_starting(server) -> None:
     problem = start_check()
     if problem:
         stop(server, problem)
+    os.environ[SERVER_CHECKED] = "1"
 
 
 # --- Deploys: a reload that would not start is refused; a stop drains first ---

@@ -48,7 +48,7 @@ def downgrade():
 '''
 ROUTE = """
 
-@app.get("/api/release")
+@bp.get("/api/release")
 def release() -> dict[str, str]:
     return {"release": "next"}
 """
@@ -125,8 +125,9 @@ def deploy_next_release(folder: Path) -> None:
     versions = folder / "blog" / "migrations" / "versions"
     migration = MIGRATION.format(revision=NEXT_REVISION, down=down)
     (versions / f"next_{NEXT_REVISION}_posts_summary.py").write_text(migration)
-    with (folder / "blog" / "wsgi.py").open("a") as wsgi:
-        wsgi.write(ROUTE)
+    # Not in wsgi.py: the start check runs that as __main__, where no `app` is made.
+    with (folder / "blog" / "health.py").open("a") as health:
+        health.write(ROUTE)
 
 
 def test_a_reload_before_the_migration_keeps_serving_and_one_after_serves_the_new_code(
@@ -176,6 +177,35 @@ def test_a_reload_before_the_migration_keeps_serving_and_one_after_serves_the_ne
         assert (status, json.loads(body)) == (200, {"release": "next"})
         assert call(base + "/readyz")[0] == 200
         assert master.poll() is None
+
+
+def test_a_worker_restarted_before_the_migration_serves_and_says_it_is_not_ready(
+    release, database_url, tmp_path
+):
+    log = tmp_path / "gunicorn.log"
+    with gunicorn(release, database_url, log) as (base, master):
+        old = workers(master)
+        deploy_next_release(release)
+
+        # gunicorn replaces a worker that died (crashed, or killed after `timeout`).
+        # The new one imports the new code, whose migration has not run yet.
+        killed = min(old)
+        os.kill(killed, signal.SIGKILL)
+        wait_for(
+            lambda: (
+                log.read_text().count("Worker ready") == WORKERS + 1 or master.poll() is not None
+            ),
+            "the new worker",
+            log,
+        )
+        assert master.poll() is None, log.read_text()
+        assert len(workers(master)) == WORKERS and killed not in workers(master)
+        for _ in range(2 * WORKERS):
+            assert call(base + "/api/users")[0] == 200
+        lines = log.read_text().splitlines()
+        not_ready = [line for line in lines if "Serving, but not ready:" in line]
+        assert len(not_ready) == 1 and f"newest revision ({NEXT_REVISION})" in not_ready[0]
+        assert "Traceback" not in log.read_text()
 
 
 def test_sigterm_drains_first_then_lets_requests_in_progress_finish(
