@@ -198,12 +198,25 @@ def repo(session: nox.Session) -> None:
 # The chapters' dependencies: the demonstrations run chapter code from its folder
 # (every package from 02 on is called `blog`, so none is installed). Chapters 04 and 05
 # also validates e-mail addresses, migrates with Alembic and runs under gunicorn.
-PITFALLS_REQUIREMENTS = (
-    *("Flask", "Flask-SQLAlchemy", "SQLAlchemy", "python-dotenv", "pytest"),
-    *("email-validator", "alembic", "gunicorn"),
-    # Chapters 06 and 07 (07 serves the slow-clients demonstration) are built on these.
-    *("APIFlask", "pydantic", "Flask-Cors", "Flask-Limiter[redis]"),
-)
+
+
+def chapter_requirements() -> list[str]:
+    """Every chapter's dependencies and test extra, by name (constraints.txt pins them).
+
+    The pitfalls and the proofs run the chapters' own code and tests in one
+    environment: read from the chapters, a dependency a chapter adds is never missing.
+    """
+    names: dict[str, str] = {}
+    for folder in CHAPTERS.values():
+        with open(folder / "pyproject.toml", "rb") as file:
+            project = tomllib.load(file)["project"]
+        for requirement in project["dependencies"] + project["optional-dependencies"]["test"]:
+            name = requirement.split(">")[0].split("<")[0].split("=")[0].split(";")[0].strip()
+            names[name.lower()] = name  # "Flask-Limiter[redis]" keeps its extra
+    return sorted(names.values())
+
+
+PITFALLS_REQUIREMENTS = chapter_requirements()
 
 
 @nox.session
