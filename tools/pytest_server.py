@@ -91,8 +91,10 @@ PRELOAD = (
     "limits.storage",
     "flask_limiter",
     "dotenv",
-    "hypothesis",
 )
+# Not hypothesis: it is a pytest plugin (an entry point), and pytest rewrites the
+# asserts of a plugin it imports; one already imported warns, and the chapters turn
+# that warning into an error.
 # Names a chapter's own code and tests use: the server must never hold them, or a
 # child would run the server's copy instead of its folder's.
 CHAPTER_MODULES = ("blog", "app", "tests", "conftest")
