@@ -125,6 +125,10 @@ def start_check() -> str | None:
     wait = 30
     # The check itself must refuse a schema behind the code: drop the master's marker.
     env = {name: value for name, value in os.environ.items() if name != SERVER_CHECKED}
+    # On a reload this runs in the master, whose SIGCHLD handler reaps any child
+    # (gunicorn 23 at once): the check's status would be lost and read as 0, a
+    # pass. Held until the check is over, the signal then finds nothing to reap.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
     try:
         check = subprocess.run(
             [sys.executable, "-m", "blog.wsgi"],
@@ -135,6 +139,8 @@ def start_check() -> str | None:
         )
     except subprocess.TimeoutExpired:
         return f"The start check (python -m blog.wsgi) took over {wait} s."
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
     return check.stderr.strip() if check.returncode != 0 else None
 
 
