@@ -80,22 +80,30 @@ def long_lived_threads() -> None:
         print(f"{threads} long-lived threads, {per_thread} requests each: GET {PATH}")
         statuses: Counter[int] = Counter()
         lock = threading.Lock()
+        # The threads stay alive until the pool is counted: a thread that ended
+        # drops its session, and the garbage collector may hand its connection back.
+        served = threading.Barrier(threads + 1, timeout=DEADLINE)
+        counted = threading.Event()
 
         def serve() -> None:
             for _ in range(per_thread):
                 status = client.get(PATH).status_code
                 with lock:
                     statuses[status] += 1
+            served.wait()
+            counted.wait(timeout=DEADLINE)
 
         workers = [threading.Thread(target=serve) for _ in range(threads)]
         for worker in workers:
             worker.start()
-        for worker in workers:
-            worker.join()
+        served.wait()
         failed = sum(n for status, n in statuses.items() if status != 200)
         print(f"{failed} of {statuses.total()} requests failed")
         engine = Session.get_bind()
         print(f"pool connections still checked out: {engine.pool.checkedout()}")
+        counted.set()
+        for worker in workers:
+            worker.join()
 
 
 if __name__ == "__main__":
