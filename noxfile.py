@@ -257,14 +257,28 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Load-test bare Flask, chapters 01-04 and FastAPI; add a run, rewrite captures/bench.md."""
-    session.install("-r", str(ROOT / "bench/requirements.txt"), *CONSTRAINTS, env=SESSION_ENV)
+    # The chapters' own dependencies too: the benchmark serves their code.
+    session.install(
+        "-r",
+        str(ROOT / "bench/requirements.txt"),
+        *PITFALLS_REQUIREMENTS,
+        *CONSTRAINTS,
+        env=SESSION_ENV,
+    )
     session.run("python", "-m", "bench.run", *session.posargs)
 
 
 @nox.session(name="bench-quick")
 def bench_quick(session: nox.Session) -> None:
     """A one-minute benchmark run (no PostgreSQL) that fails on any failed request."""
-    session.install("-r", str(ROOT / "bench/requirements.txt"), *CONSTRAINTS, env=SESSION_ENV)
+    # The chapters' own dependencies too: the benchmark serves their code.
+    session.install(
+        "-r",
+        str(ROOT / "bench/requirements.txt"),
+        *PITFALLS_REQUIREMENTS,
+        *CONSTRAINTS,
+        env=SESSION_ENV,
+    )
     session.run("python", "-m", "bench.run", "--quick", "--no-postgres", *session.posargs)
 
 
