@@ -87,6 +87,9 @@ class Settings(BaseModel):
     RATELIMIT_PER_CLIENT: Rate = "30 per minute"
     RATELIMIT_PER_ACCOUNT: Rate = "10 per minute"
     RATELIMIT_STORAGE_URI: str = "memory://"
+    # Put before every counter's name, so that apps sharing one Redis never
+    # count each other's attempts.
+    RATELIMIT_KEY_PREFIX: str = "blog"
     # Redis down: let attempts through (and log it) rather than refuse every login.
     RATELIMIT_SWALLOW_ERRORS: bool = True
     # Seconds a login token works, a year at most. Logging out ends it sooner.

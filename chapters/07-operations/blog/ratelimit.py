@@ -65,5 +65,7 @@ def too_many_attempts(error: RateLimitExceeded) -> Response:
 
 
 def init_app(app: APIFlask) -> None:
+    # One Limiter per process: it keeps the key prefix and RATELIMIT_SWALLOW_ERRORS
+    # of the first app it is given. gunicorn runs one app per worker, as it expects.
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, too_many_attempts)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from test_ratelimit import REDIS_URL
+from test_ratelimit import KEY_PREFIX, REDIS_URL
 from test_slow_clients import CHAPTER, HALF_A_REQUEST, free_port, get, serving
 
 SITE = CHAPTER / "nginx" / "blog.conf"
@@ -106,6 +106,7 @@ def proxied(tmp_path_factory) -> Iterator[Proxied]:
     settings = {
         "TRUSTED_PROXIES": "1",
         "RATELIMIT_STORAGE_URI": REDIS_URL,
+        "RATELIMIT_KEY_PREFIX": KEY_PREFIX,
         "RATELIMIT_PER_CLIENT": "3 per minute",
         "LOG_FORMAT": "json",
     }

@@ -13,12 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import redis
 
 from blog import create_app, migrate
 from blog.db import Session
 
 # A Redis server for the counters; the suite fails, not skips, when none answers.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Counters of this run alone: other runs of these tests may share the server.
+KEY_PREFIX = f"test-{uuid.uuid4().hex}"
 BIN = Path(sys.executable).parent
 CHAPTER = Path(__file__).resolve().parent.parent
 WRONG = {"password": "not the password at all"}
@@ -118,6 +121,7 @@ def test_the_limit_holds_across_gunicorn_workers(database_url, tmp_path):
         "FLASK_SECRET_KEY": "a-real-secret-of-some-length",
         "FLASK_DATABASE_URL": database_url,
         "FLASK_RATELIMIT_STORAGE_URI": REDIS_URL,
+        "FLASK_RATELIMIT_KEY_PREFIX": KEY_PREFIX,
         "FLASK_RATELIMIT_PER_ACCOUNT": "4 per minute",
     }
     env.pop("FLASK_DEBUG", None)
@@ -156,6 +160,11 @@ def test_the_limit_holds_across_gunicorn_workers(database_url, tmp_path):
         process.terminate()
         process.wait(timeout=10)
     assert statuses == [401] * 4 + [429] * 8, statuses
+    # One counter for the account, under this run's prefix (the storage adds LIMITS:).
+    counters = redis.Redis.from_url(REDIS_URL).keys(f"*account:{ada}/*")
+    assert [key.decode().split("/")[:3] for key in counters] == [
+        ["LIMITS:LIMITER", KEY_PREFIX, f"account:{ada}"]
+    ]
 
 
 def healthy(port: int) -> bool:
@@ -164,3 +173,4 @@ def healthy(port: int) -> bool:
             return response.status == 200
     except OSError:
         return False
+
