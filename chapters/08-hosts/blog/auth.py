@@ -1,0 +1,231 @@
+"""Accounts and tokens: log in for a bearer token, send it with every write, log out."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn
+
+from apiflask import APIBlueprint, HTTPTokenAuth
+from apiflask.exceptions import HTTPError
+from flask import abort, current_app, g, request
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from blog import ratelimit, schemas
+from blog.db import Session
+from blog.errors import broke
+from blog.models import Token, User
+
+bp = APIBlueprint("auth", __name__)
+
+
+# secrets.token_urlsafe(32): 32 random bytes as 43 URL-safe characters.
+TOKEN_BYTES = 32
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+# OWASP's Password Storage Cheat Sheet asks for scrypt with N=2^17, r=8, p=1 at
+# least (Werkzeug's default is N=2^15). Each hash takes 128 MiB (128 * N * r bytes)
+# for its time. A stored hash made otherwise is replaced at its user's next login.
+PASSWORD_HASH_METHOD = "scrypt:131072:8:1"
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=PASSWORD_HASH_METHOD)
+
+
+# Checked when the username is unknown, so that a wrong name costs the same
+# time as a wrong password and the answer gives away nothing.
+DUMMY_HASH = hash_password(secrets.token_urlsafe())
+
+
+def utcnow() -> datetime:
+    """The time in UTC, without a zone: how the tokens table stores times."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def token_digest(token: str) -> str:
+    """What the database keeps of a token: its HMAC-SHA256 under SECRET_KEY, in hex.
+
+    A fast hash is enough. A password needs a slow one because people choose
+    guessable passwords; a token is 256 random bits, so a stolen table leaves
+    nothing to guess from. The key keeps the table from minting tokens: who can
+    write a row but lacks the key cannot plant a digest for a token of theirs.
+    """
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
+
+
+def unauthorized(message: str, error: str | None = None) -> NoReturn:
+    """401 with the challenge RFC 6750 asks for: how to authenticate, and what failed."""
+    challenge = WWWAuthenticate("bearer", {"realm": "blog"})
+    if error:
+        challenge["error"] = error
+    abort(401, message, www_authenticate=challenge)
+
+
+def authenticate() -> tuple[User, Token]:
+    """The user and token of the request's ``Authorization: Bearer`` header, or 401."""
+    auth = request.authorization
+    if auth is None or auth.type != "bearer":
+        unauthorized("Send 'Authorization: Bearer <token>'. POST /api/auth/login gives a token.")
+    if not auth.token or not TOKEN_SHAPE.fullmatch(auth.token):
+        unauthorized("The token is malformed.", "invalid_token")
+    # Looked up by digest: the database compares hashes of what the client sent,
+    # so how long a comparison takes tells nothing about any real token.
+    found = Session.execute(
+        select(User, Token).join(Token.user).where(Token.digest == token_digest(auth.token))
+    ).first()
+    if found is None:
+        unauthorized("The token is not valid (unknown, or logged out).", "invalid_token")
+    user, token = found
+    if token.expires_at <= utcnow():
+        unauthorized("The token has expired. Log in again.", "invalid_token")
+    return user, token
+
+
+# The document names this scheme wherever a view requires it.
+token_auth = HTTPTokenAuth(scheme="Bearer", description="A token from POST /api/auth/login.")
+
+
+@token_auth.verify_token
+def verify_token(token: str) -> User:
+    # authenticate() reads the header itself, and answers every failure with
+    # its own 401; token_auth only decides where a token is required.
+    g.user, g.token = authenticate()
+    return g.user
+
+
+@token_auth.error_processor
+def no_token(error: HTTPError) -> NoReturn:
+    # token_auth found no token to verify (none sent, or "Bearer " alone):
+    # the same check refuses it, with the same 401s as above.
+    authenticate()
+    raise error  # not reached: a missing token is always refused
+
+
+# Run a view only for a valid token, and say so in the document; ``g.user`` is
+# its user. Above @bp.input: the token is checked before the body is read.
+login_required = bp.auth_required(token_auth)
+
+# The answer holds private data: no cache between here and the client may keep a copy.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@bp.post("/auth/login")
+@ratelimit.attempts
+@bp.input(schemas.Login, arg_name="data")
+@bp.output(schemas.Token)
+@bp.doc(responses={401: "Wrong username or password.", 429: "Too many attempts."})
+def login(data: schemas.Login) -> tuple[dict[str, Any], int, dict[str, str]]:
+    user = Session.scalar(select(User).where(func.lower(User.username) == data.username.lower()))
+    if user is None or user.password_hash is None:
+        check_password_hash(DUMMY_HASH, data.password)  # the same work as a real check
+        unauthorized("Wrong username or password.")
+    if not check_password_hash(user.password_hash, data.password):
+        unauthorized("Wrong username or password.")
+    rehash_if_outdated(user, data.password)
+
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    lifetime = current_app.config["TOKEN_LIFETIME"]
+    now = utcnow()
+    Session.add(
+        Token(
+            user=user,
+            digest=token_digest(token),
+            created_at=now,
+            expires_at=now + timedelta(seconds=lifetime),
+        )
+    )
+    try:
+        Session.commit()
+    except IntegrityError as error:
+        Session.rollback()
+        # The user's foreign key (the only one of tokens): the account was
+        # deleted since the password was checked. Any other failure is a 500.
+        if not broke(error, "foreign key", "tokens_user_id_fkey"):
+            raise
+        unauthorized("Wrong username or password.")
+    # The only time the token is ever shown: the server cannot show it again.
+    answer = {"token": token, "token_type": "Bearer", "expires_in": lifetime}
+    return answer, 200, NO_STORE
+
+
+@bp.post("/auth/logout")
+@login_required
+@bp.output({}, status_code=204)
+def logout() -> tuple[str, int]:
+    # The row goes, so the token is unknown from now on, on every worker. A
+    # DELETE statement: when a second logout of this token deleted it first,
+    # the token is gone all the same, where Session.delete() would warn.
+    Session.execute(delete(Token).where(Token.id == g.token.id))
+    Session.commit()
+    return "", 204
+
+
+@bp.post("/auth/logout-everywhere")
+@login_required
+@bp.output({}, status_code=204)
+def logout_everywhere() -> tuple[str, int]:
+    # Every login of the account ends, this one included: for a lost phone, or
+    # a token that may have leaked from somewhere the user can't name.
+    Session.execute(delete(Token).where(Token.user_id == g.user.id))
+    Session.commit()
+    return "", 204
+
+
+@bp.post("/auth/password")
+@login_required
+@bp.input(schemas.PasswordChange, arg_name="data")
+@bp.output({}, status_code=204)
+@bp.doc(responses={403: "The current password is wrong."})
+def change_password(data: schemas.PasswordChange) -> tuple[str, int]:
+    confirm_password(g.user, data.current_password)
+    # A statement, not an attribute: no row means the account was deleted since
+    # its token was checked, and the client gets the 401 its token now deserves.
+    changed = Session.execute(
+        update(User)
+        .where(User.id == g.user.id)
+        .values(password_hash=hash_password(data.new_password))
+    ).rowcount
+    if changed == 0:
+        Session.rollback()
+        unauthorized("The account no longer exists.", "invalid_token")
+    # Whoever else held a token (a thief, perhaps: the reason to change) is out.
+    # The token of this request stays valid: the client that changed it keeps working.
+    Session.execute(delete(Token).where(Token.user_id == g.user.id, Token.id != g.token.id))
+    Session.commit()
+    return "", 204
+
+
+def confirm_password(user: User, password: str) -> None:
+    """403 unless ``password`` is ``user``'s: a token alone must not take over the account."""
+    if user.password_hash is None or not check_password_hash(user.password_hash, password):
+        abort(403, "The password is wrong.")
+
+
+def rehash_if_outdated(user: User, password: str) -> None:
+    """Replace ``user``'s hash if it was made with other parameters; the caller commits.
+
+    Only a login knows the password, so only a login can hash it again. The
+    UPDATE names the old hash: a password changed meanwhile is not overwritten.
+    """
+    old = user.password_hash
+    if old is not None and old.split("$", 1)[0] != PASSWORD_HASH_METHOD:
+        Session.execute(
+            update(User)
+            .where(User.id == user.id, User.password_hash == old)
+            .values(password_hash=hash_password(password))
+        )
+
+
+@bp.get("/auth/me")
+@login_required
+@bp.output(schemas.Account)
+def me() -> tuple[User, int, dict[str, str]]:
+    return g.user, 200, NO_STORE
