@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 from alembic.util import CommandError
-from flask import Flask
+from flask import Flask, current_app
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import delete, func, select, text, update
 
@@ -137,6 +137,50 @@ def delete_expired_tokens_command() -> None:
     click.echo(f"Deleted {deleted} expired token(s).")
 
 
+@click.command("db-budget")
+@click.option("--hosts", type=click.IntRange(min=1), required=True, help="Hosts running the app.")
+@click.option("--workers", type=click.IntRange(min=1), required=True, help="Workers per host.")
+@click.option(
+    "--others",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Connections of everything else: job workers, migrations, admin tools.",
+)
+def db_budget_command(hosts: int, workers: int, others: int) -> None:
+    """Check that every pool at its fullest fits in PostgreSQL's max_connections.
+
+    Exits with status 1 when it does not: some request would then be refused.
+    """
+    engine = Session.get_bind()
+    if engine.dialect.name != "postgresql":
+        raise click.ClickException(f"{engine.dialect.name}: no server, no connections to count.")
+    with engine.connect() as connection:
+        # What the server says, not what the docs say: a setting may be changed.
+        # reserved_connections is new in PostgreSQL 16: 0 before.
+        limit, superuser, reserved = connection.execute(
+            text(
+                "SELECT current_setting('max_connections')::int,"
+                " current_setting('superuser_reserved_connections')::int,"
+                " coalesce(current_setting('reserved_connections', true)::int, 0)"
+            )
+        ).one()
+    config = current_app.config
+    pool = config["POOL_SIZE"] + config["POOL_MAX_OVERFLOW"]
+    available = limit - superuser - reserved
+    needed = hosts * workers * pool + others
+    click.echo(
+        f"Available: max_connections {limit} - superuser_reserved_connections {superuser}"
+        f" - reserved_connections {reserved} = {available}"
+    )
+    click.echo(
+        f"Needed: {hosts} hosts x {workers} workers x (POOL_SIZE {config['POOL_SIZE']}"
+        f" + POOL_MAX_OVERFLOW {config['POOL_MAX_OVERFLOW']}) + {others} others = {needed}"
+    )
+    if needed > available:
+        raise click.ClickException(f"Over budget by {needed - available} connections.")
+    click.echo(f"Within budget: {available - needed} to spare.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(init_db_command)
     app.cli.add_command(seed_command)
@@ -144,3 +188,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(set_password_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(delete_expired_tokens_command)
+    app.cli.add_command(db_budget_command)

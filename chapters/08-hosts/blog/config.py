@@ -66,6 +66,17 @@ class Settings(BaseModel):
     DATABASE_URL: Annotated[str, AfterValidator(database_url)] | None = None
     # Seconds a SQLite writer waits for a lock; after that the client gets a 503.
     SQLITE_TIMEOUT: float = Field(5.0, gt=0)
+    # PostgreSQL connections each process keeps (SQLite ignores these three).
+    # Every host's every worker may open POOL_SIZE + POOL_MAX_OVERFLOW: the
+    # sum must fit in the server's max_connections (`flask db-budget` adds it
+    # up). A sync worker serves one request at a time, which needs one
+    # connection: 2 leaves one spare. gunicorn threads need one each.
+    POOL_SIZE: Count = Field(2, gt=0)
+    POOL_MAX_OVERFLOW: Count = Field(0, ge=0)
+    # Seconds a request waits for a free connection of its process before it
+    # gets a 503. SQLAlchemy's default, 30 s, is longer than gunicorn lets a
+    # request take (timeout = 10 in gunicorn.conf.py): no answer, a killed worker.
+    POOL_TIMEOUT: float = Field(2.0, gt=0)
     # The most a request body may hold, checked when the body is read: a larger
     # one is refused with 413 and never read past the limit. The longest valid body
     # of any route, a post of 10,200 characters, takes 122,425 bytes when every

@@ -27,12 +27,18 @@ class Base(DeclarativeBase):
 Session = scoped_session(sessionmaker())
 
 
-def configure(url: str, sqlite_timeout: float = 5.0) -> Engine:
-    """Create the engine for ``url`` and bind the session registry to it."""
+def configure(url: str, sqlite_timeout: float = 5.0, **pool: Any) -> Engine:
+    """Create the engine for ``url`` and bind the session registry to it.
+
+    ``pool``: pool_size, max_overflow and pool_timeout for a database server.
+    SQLite keeps SQLAlchemy's own pool: its connections are files, not a
+    server's processes, and nothing counts them.
+    """
     sqlite = url.startswith("sqlite")
     engine = create_engine(
         url,
         connect_args={"timeout": sqlite_timeout} if sqlite else {},
+        **({} if sqlite else pool),
         # A server restart, or a firewall that drops idle connections, leaves
         # dead ones in the pool: test each as it is checked out (one round
         # trip) and replace a dead one.
@@ -68,7 +74,13 @@ def enforce_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
 
 def init_app(app: Flask) -> None:
     """Bind the registry to the app's database and close sessions per request."""
-    configure(app.config["DATABASE_URL"], app.config["SQLITE_TIMEOUT"])
+    configure(
+        app.config["DATABASE_URL"],
+        app.config["SQLITE_TIMEOUT"],
+        pool_size=app.config["POOL_SIZE"],
+        max_overflow=app.config["POOL_MAX_OVERFLOW"],
+        pool_timeout=app.config["POOL_TIMEOUT"],
+    )
     app.teardown_appcontext(close_session)
 
 

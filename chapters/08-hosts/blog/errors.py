@@ -7,9 +7,10 @@ import re
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
-from flask import current_app
+from flask import current_app, g
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
@@ -41,14 +42,43 @@ def handle_database_unavailable(error: OperationalError) -> Response:
     """The database could not do the work now: a 503 the client may retry.
 
     An OperationalError is the database's trouble, not the request's: SQLite
-    still locked after its timeout, or a server that is down, restarting or
-    out of connections.
+    still locked after its timeout, a server that is down, restarting or out of
+    connections, a connection lost mid-request. Those that are expected in
+    production say why in the request's log line; any other is logged whole.
     """
     if getattr(error.orig, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
         message = "The database is busy. Try again shortly."  # load, not a fault
+        g.unavailable = "busy"
     else:
-        current_app.logger.exception("The database is unavailable", exc_info=error)
         message = "The database is unavailable. Try again shortly."
+        if no_connection(error):
+            g.unavailable = str(error.orig).partition("\n")[0]  # the driver's words
+        else:
+            current_app.logger.exception("The database is unavailable", exc_info=error)
+    return handle_http_error(ServiceUnavailable(message, retry_after=1))
+
+
+def no_connection(error: DBAPIError) -> bool:
+    """Whether the server refused or lost the connection: an outage, not a bug.
+
+    psycopg gives no SQLSTATE when it could not connect at all (nothing listens,
+    "too many clients" at start-up); SQLAlchemy flags a connection it saw die.
+    """
+    if getattr(error.orig, "sqlite_errorname", "") == "SQLITE_CANTOPEN":
+        return True  # SQLite's equivalent: the file can't be opened
+    sqlstate = getattr(error.orig, "sqlstate", "")
+    return error.connection_invalidated or sqlstate is None or sqlstate in SERVER_UNAVAILABLE
+
+
+# The server cannot take work now: too many connections, shutting down or
+# stopped by an admin or a crash, still starting up. Class 08: connection errors.
+SERVER_UNAVAILABLE = {"53300", "57P01", "57P02", "57P03", "08000", "08001", "08003", "08006"}
+
+
+def handle_pool_timeout(error: PoolTimeout) -> Response:
+    """Every connection of this process is in use for POOL_TIMEOUT seconds: a 503 too."""
+    g.unavailable = "no free connection in the pool"
+    message = "The server is busy. Try again shortly."
     return handle_http_error(ServiceUnavailable(message, retry_after=1))
 
 
@@ -83,4 +113,5 @@ def init_app(app: APIFlask) -> None:
     app.error_processor(handle_contract_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(PoolTimeout, handle_pool_timeout)
     app.register_error_handler(Exception, handle_unexpected_error)

@@ -83,6 +83,8 @@ def log_request(response: Response) -> Response:
     if response.status_code in (401, 403):
         # Why, in the words the client got: each refusal has its own fixed sentence.
         more["refused"] = (response.get_json(silent=True) or {}).get("message")
+    if unavailable := g.get("unavailable"):  # a 503 of the database's, and why (errors.py)
+        more["unavailable"] = unavailable
     line = f"{method} {path} {response.status_code} {duration_ms:.1f}ms {request.remote_addr}"
     line += "".join(f" {name}={json.dumps(value)}" for name, value in more.items())
     request_log.log(level, "%s", line, extra=fields | more)
