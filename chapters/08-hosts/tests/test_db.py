@@ -1,12 +1,13 @@
 """The session is closed after every request, and db.py works without a Flask app."""
 
+import re
 import selectors
 import sqlite3
 import threading
 
 import pytest
 from sqlalchemy import create_engine, event, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from blog import create_app, db, users
 from blog.models import Post, User
@@ -117,14 +118,27 @@ def test_a_database_locked_past_the_timeout_is_a_503(tmp_path):
     db.Session.get_bind().dispose()
 
 
-def test_a_database_that_does_not_answer_is_a_503_and_logged(unavailable_client, caplog):
+def test_a_database_that_does_not_answer_is_a_503_and_logged_once(unavailable_client, caplog):
     response = unavailable_client.get("/api/users")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert response.json["message"] == "The database is unavailable. Try again shortly."
+    # An outage is no bug: its request line says why, with no traceback per request.
+    assert not [record for record in caplog.records if record.exc_info]
+    (line,) = [record for record in caplog.records if record.name == "blog.request"]
+    # PostgreSQL: nothing listens on the port; SQLite: the file's folder is missing.
+    assert re.search("Connection refused|unable to open database file", line.unavailable)
+
+
+def test_any_other_operational_error_is_a_503_logged_whole(client, monkeypatch, caplog):
+    def failing(*args, **kwargs):
+        raise OperationalError("SELECT ...", {}, Exception("disk full"))
+
+    monkeypatch.setattr(db.Session, "scalars", failing)
+    response = client.get("/api/users")
+    assert response.status_code == 503
     logged = [r for r in caplog.records if r.getMessage() == "The database is unavailable"]
-    assert len(logged) == 1
-    assert logged[0].levelname == "ERROR" and logged[0].exc_info  # with its traceback
+    assert len(logged) == 1 and logged[0].exc_info  # with its traceback: worth a look
 
 
 def test_a_writer_waits_out_a_lock_shorter_than_the_timeout(tmp_path):
