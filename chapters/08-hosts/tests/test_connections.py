@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 from test_servers import serving
@@ -119,24 +119,30 @@ def test_a_full_pool_is_a_503_and_changes_nothing(database_url, caplog):
 
 @pytest.mark.postgres
 def test_a_server_out_of_connections_is_a_503(throwaway_postgres, caplog):
-    admin = create_engine(throwaway_postgres.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:  # a small server: a few connections fill it up
+    superuser = throwaway_postgres.url
+    admin = create_engine(superuser, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        # A small server, and the app's own role, which is no superuser.
         connection.execute(text("ALTER SYSTEM SET max_connections = 10"))
+        connection.execute(text("CREATE ROLE blog LOGIN"))
+        connection.execute(text("GRANT ALL ON SCHEMA public TO blog"))
+        limits = "SELECT current_setting('superuser_reserved_connections')::int"
+        reserved = connection.scalar(text(limits))
     admin.dispose()
     throwaway_postgres.ctl("-m", "fast", "restart")
-    app = create_app({"TESTING": True, "DATABASE_URL": throwaway_postgres.url})
+    url = make_url(superuser).set(username="blog").render_as_string(False)
+    app = create_app({"TESTING": True, "DATABASE_URL": url})
     engine = Session.get_bind()
     migrate.upgrade(engine)
     engine.dispose()  # the app holds no connection now
     taken = []  # every connection the server gives, until it says no more
-    other = create_engine(throwaway_postgres.url, poolclass=NullPool)
     try:
-        while len(taken) < 100:
-            try:
-                taken.append(other.connect())
-            except OperationalError as error:
-                assert "too many clients" in str(error.orig)
-                break
+        # The app's role gets max_connections minus the reserved ones: the budget's sum.
+        refusal = fill(url, taken)
+        assert len(taken) == 10 - reserved
+        assert "reserved for roles with the SUPERUSER attribute" in refusal
+        refusal = fill(superuser, taken)  # a superuser takes the rest
+        assert len(taken) == 10 and "too many clients" in refusal
         response = app.test_client().get("/api/users")
     finally:
         for connection in taken:
@@ -148,6 +154,17 @@ def test_a_server_out_of_connections_is_a_503(throwaway_postgres, caplog):
     assert app.test_client().get("/api/users").status_code == 200  # once connections are free
     Session.remove()
     engine.dispose()
+
+
+def fill(url: str, taken: list) -> str:
+    """Open connections to ``url`` into ``taken`` until the server refuses one: its words."""
+    other = create_engine(url, poolclass=NullPool)
+    while len(taken) < 100:
+        try:
+            taken.append(other.connect())
+        except OperationalError as error:
+            return str(error.orig)
+    raise AssertionError("the server took 100 connections")
 
 
 def test_an_unexpected_integrity_error_is_still_a_500(client, monkeypatch, caplog):
