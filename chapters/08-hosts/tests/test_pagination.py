@@ -4,7 +4,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import delete, event, insert, text, update
+from sqlalchemy import create_engine, delete, event, insert, text, update
 from sqlalchemy.orm import Session as OrmSession
 
 from blog.db import Session
@@ -194,7 +194,10 @@ def test_a_row_committed_after_a_larger_id_is_not_skipped(app, client, ada, engi
             },
             {},
         )
-    with engine.connect() as held, OrmSession(held) as writer:
+    # The other writer and the checks connect as another process would: the
+    # app's pool (POOL_SIZE 2) serves the request and the client's reads.
+    other = create_engine(engine.url)
+    with other.connect() as held, OrmSession(held) as writer:
         if engine.dialect.name == "postgresql":
             # If this test dies, the server ends the held transaction by itself.
             held.execute(text("SET idle_in_transaction_session_timeout = '10s'"))
@@ -208,7 +211,7 @@ def test_a_row_committed_after_a_larger_id_is_not_skipped(app, client, ada, engi
             target=lambda: answers.append(app.test_client().post(path, json=body, headers=headers))
         )
         request.start()
-        wait_until_done_or_waiting(request, engine, listed)
+        wait_until_done_or_waiting(request, other, listed)
         # A client reads meanwhile, and keeps the newest id it was shown: what
         # comes before it on the first page later is new.
         first = client.get(url).json
@@ -220,3 +223,4 @@ def test_a_row_committed_after_a_larger_id_is_not_skipped(app, client, ada, engi
     new = [item for item in client.get(url).json["items"] if item["id"] > newest]
     shown = [item[field] for item in first["items"] + new]
     assert {"slow", "fast"} <= set(shown)
+    other.dispose()
