@@ -247,6 +247,27 @@ def test_a_postgres_entry_runs_each_guard_run_in_a_new_database(
     assert "1 of 1 removals caught" in capsys.readouterr().out
 
 
+def test_a_postgres_entrys_guard_left_out_on_sqlite_is_proven_on_postgresql(
+    tmp_path, chapter, capsys, monkeypatch
+):
+    # A chapter may leave PostgreSQL-only tests out of a run without a server:
+    # such a guard is checked unchanged on PostgreSQL, not in the SQLite baseline.
+    (chapter / "tests" / "conftest.py").write_text(
+        "import os\n\n\n"
+        "def pytest_collection_modifyitems(config, items):\n"
+        "    if not os.environ.get('TEST_DATABASE_URL'):\n"
+        "        config.hook.pytest_deselected(items=items[:])\n"
+        "        items[:] = []\n"
+    )
+    config = write_config(tmp_path, "tests/test_shout.py::test_shout_uppercases")
+    marked = config.read_text().replace("[[mutation]]\n", "[[mutation]]\npostgres = true\n")
+    config.write_text(marked)
+    with pg.throwaway_server() as server:
+        monkeypatch.setenv("TEST_DATABASE_URL", server.url)
+        assert proofs.run(config, {"01": chapter}, jobs=1) == 0
+    assert "1 of 1 removals caught" in capsys.readouterr().out
+
+
 # --- how guard runs are started: a forked child of the pytest server, or --fresh
 
 
