@@ -361,6 +361,10 @@ def contract_compare(session: nox.Session) -> None:
 # The benchmark runs last, alone, so that no other session competes with what it measures.
 LONGEST_FIRST = [
     "proofs",  # 1,305 s
+    # Chapter 08 is chapter 07 and more: not yet timed in a full run, so placed first.
+    "chapter-08-postgres",
+    "chapter-08-lowest",
+    "containers",  # 95 s with chapter 07 alone; chapter 08's stack adds more
     "repo",  # 439 s
     "chapter-07-lowest",  # 419 s
     "chapter-07-postgres",  # 376 s
@@ -372,11 +376,11 @@ LONGEST_FIRST = [
     "chapter-05",  # 213 s
     "chapter-05-lowest",  # 200 s
     "chapter-07",  # 182 s
+    "chapter-08",
     "chapter-04-postgres",  # 159 s
     "chapter-06",  # 147 s
     "chapter-04-lowest",  # 120 s
     "schemathesis-06",  # 111 s
-    "containers",  # 95 s
     "chapter-02",  # 68 s
     "chapter-04",  # 66 s
     "chapter-03",  # 53 s
