@@ -1,8 +1,8 @@
 """Measure what one host of chapter 08 costs per request, and PostgreSQL's commit rate.
 
-    nox -s capacity                   one run (about 3 minutes): rewrites
+    nox -s capacity                   three runs (about 8 minutes): rewrites
                                       captures/capacity.json and captures/capacity.md
-    nox -s capacity -- --rounds 5     more rounds
+    nox -s capacity -- --runs 5       more runs (--rounds: more rounds in each)
 
 (or ``python -m bench.capacity.measure`` from the repository root, in an environment
 with bench/requirements.txt installed.)
@@ -10,8 +10,9 @@ with bench/requirements.txt installed.)
 One gunicorn host serves chapter 08 from its folder, with the chapter's own
 gunicorn.conf.py and ONE sync worker (``--workers 1``): what one worker, at most
 one core, does. Its database is a new one on the PostgreSQL at
-CAPACITY_POSTGRES_URL (default 127.0.0.1:5432), dropped afterwards. Each round
-visits these jobs in a rotating order, so a busy moment on the machine hits each alike:
+CAPACITY_POSTGRES_URL (default 127.0.0.1:5432), dropped afterwards. Each run has
+a new database and a new host; each round of a run visits these jobs in a rotating
+order, so a busy moment on the machine hits each alike:
 
 - low load, read and write: wrk with one connection, one request at a time, so no
   request waits for another: W, the time a request holds the worker;
@@ -21,8 +22,8 @@ visits these jobs in a rotating order, so a busy moment on the machine hits each
 - commits: the app's INSERT into posts alone, one row per transaction, from a
   psycopg loop on 1, 4 and 16 connections: the server's commit rate as configured.
 
-A warm-up visits every job once before the rounds; it is kept, to check that a
-first visit measures no differently. bench/capacity/report.py turns the record
+In each run, a warm-up visits every job once before the rounds; it is kept, to
+check whether a first visit measures differently. bench/capacity/report.py turns the record
 into the tables and the arithmetic of docs/capacity.md.
 """
 
@@ -350,22 +351,22 @@ def rotated(items: list, shift: int) -> list:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3, help="each with a new host and database")
+    parser.add_argument("--rounds", type=int, default=3, help="per run")
     parser.add_argument("--duration", type=int, default=5, help="seconds per job and round")
     parser.add_argument("--warmup", type=int, default=3, help="seconds per job, before round 1")
     parser.add_argument("--out", type=Path, default=report.CAPTURE, help="the .json; .md beside")
     return parser.parse_args(argv)
 
 
-def measure(args: argparse.Namespace) -> dict[str, Any]:
+def measure_once(args: argparse.Namespace, server_url: str) -> dict[str, Any]:
+    """One run: a new database and a new host, a warm-up, then the rounds."""
     jobs = [("wrk", route, load) for load in LOADS for route in ROUTES]
     jobs += [("commits", "insert", str(n)) for n in COMMIT_CONNECTIONS]
     load_before = Path("/proc/loadavg").read_text().split()[0]
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="capacity-")))
-        server = stack.enter_context(postgres(POSTGRES_URL))
-        print(server, file=sys.stderr)
-        url = stack.enter_context(fresh_database(server.url))
+        url = stack.enter_context(fresh_database(server_url))
         host = Host(url, tmp / "gunicorn.log")
         host.init_db()
         database = Database(url)
@@ -391,12 +392,32 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 rounds[name].append(job(*j, args.duration))
             print(f"round {n + 1}/{args.rounds} done", flush=True)
     return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_before": load_before,
+        "load_after": Path("/proc/loadavg").read_text().split()[0],
+        "settings": settings,
+        "orders": orders,
+        "warmup": warmup,
+        "rounds": rounds,
+    }
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Several runs, one after the other; the record of them all."""
+    with postgres(POSTGRES_URL) as server:
+        print(server, file=sys.stderr)
+        runs = []
+        for n in range(args.runs):
+            print(f"run {n + 1}/{args.runs}", flush=True)
+            runs.append(measure_once(args, server.url))
+    settings = runs[0].pop("settings")
+    for run in runs[1:]:
+        if run.pop("settings") != settings:
+            sys.exit("PostgreSQL's settings changed between runs")
+    return {
         "meta": {
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "cpu": cpu_model(),
             "cores": os.cpu_count(),
-            "load_before": load_before,
-            "load_after": Path("/proc/loadavg").read_text().split()[0],
             "versions": {name: version(name) for name in ("Flask", "SQLAlchemy", "gunicorn")}
             | {"psycopg": version("psycopg"), "PostgreSQL": settings["server_version"]},
             "postgres": {k: v for k, v in settings.items() if k != "server_version"},
@@ -405,11 +426,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "seconds": args.duration,
             "warmup_seconds": args.warmup,
             "loads": LOADS,
-            "orders": orders,
             "digest": report.digest(),
         },
-        "warmup": warmup,
-        "rounds": rounds,
+        "runs": runs,
     }
 
 

@@ -22,8 +22,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURE = ROOT / "captures" / "capacity.json"
 CHAPTER = ROOT / "chapters" / "08-hosts"
-# What the run measured: this folder and the chapter's app.
-MEASURED = (ROOT / "bench" / "capacity", CHAPTER / "blog", CHAPTER / "gunicorn.conf.py")
+# What the run measured: the measuring code and the chapter's app. Not this file:
+# it only reads the record, and the test checks its output against the record.
+HERE = Path(__file__).resolve().parent
+MEASURED = (
+    *sorted(path for path in HERE.iterdir() if path.name != "report.py"),
+    CHAPTER / "blog",
+    CHAPTER / "gunicorn.conf.py",
+)
 
 # The worked example: a target load, and shares of writes in it.
 TARGET = 1000  # requests per second
@@ -54,9 +60,14 @@ def chapter_workers() -> int:
 # -- figures -----------------------------------------------------------------------------
 
 
+def rounds(run: dict, job: str) -> list[dict]:
+    """Every round of ``job``, in every run."""
+    return [result for one in run["runs"] for result in one["rounds"][job]]
+
+
 def figure(run: dict, job: str, key: str) -> dict[str, float]:
-    """The median of a job's rounds for ``key``, with the smallest and largest."""
-    values = [result[key] for result in run["rounds"][job]]
+    """The median of a job's rounds for ``key``, every run's, with the smallest and largest."""
+    values = [result[key] for result in rounds(run, job)]
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
@@ -74,7 +85,8 @@ def figures(run: dict) -> dict[str, Any]:
             "app_cpu_us": figure(run, saturated, "app_cpu_us"),
             "db_cpu_us": figure(run, saturated, "db_cpu_us"),
         }
-    commit_jobs = [job for job in run["rounds"] if job.startswith("commits/")]
+    jobs = list(run["runs"][0]["rounds"])
+    commit_jobs = [job for job in jobs if job.startswith("commits/")]
     f["commits"] = {
         int(job.rsplit("/", 1)[1]): {
             "per_s": figure(run, job, "per_s"),
@@ -84,9 +96,9 @@ def figures(run: dict) -> dict[str, Any]:
         for job in commit_jobs
     }
     f["commit_ceiling"] = max(c["per_s"]["median"] for c in f["commits"].values())
-    wrk_jobs = [job for job in run["rounds"] if job.startswith("wrk/")]
+    wrk_jobs = [job for job in jobs if job.startswith("wrk/")]
     f["connections_per_worker"] = max(
-        r["app_connections"] for j in wrk_jobs for r in run["rounds"][j]
+        r["app_connections"] for j in wrk_jobs for r in rounds(run, j)
     )
     postgres = run["meta"]["postgres"]
     f["usable_connections"] = int(postgres["max_connections"]) - int(
@@ -131,9 +143,16 @@ def plan(run: dict, share: float, load: float = TARGET) -> dict[str, float]:
 def problems(run: dict) -> list[str]:
     """What makes a run's figures wrong: failed requests, or backends whose CPU went uncounted."""
     found = []
-    for job, results in run["rounds"].items():
-        for n, result in enumerate([run["warmup"][job], *results]):
-            when = f"{job}, {'warm-up' if n == 0 else f'round {n}'}"
+    for number, one in enumerate(run["runs"], 1):
+        found += problems_of_run(one, f"run {number}")
+    return found
+
+
+def problems_of_run(one: dict, which: str) -> list[str]:
+    found = []
+    for job, results in one["rounds"].items():
+        for n, result in enumerate([one["warmup"][job], *results]):
+            when = f"{which}, {job}, {'warm-up' if n == 0 else f'round {n}'}"
             statuses = result.get("statuses", {})
             failed = {s: c for s, c in statuses.items() if not s.startswith("2")}
             if failed or result.get("socket_errors"):
@@ -168,16 +187,18 @@ def render(run: dict) -> str:
     per_host = meta["gunicorn_workers"]
     versions = " · ".join(f"{name} {v}" for name, v in meta["versions"].items())
     connections = meta["loads"]["saturated"]
+    runs = run["runs"]
     lines = [
-        f"Measured {meta['date']} on {meta['cores']} cores ({meta['cpu']}) that gunicorn, "
-        f"PostgreSQL and wrk share (load average {meta['load_before']} before the run, "
-        f"{meta['load_after']} after). {versions}. PostgreSQL as configured: fsync "
-        f"{pg['fsync']}, synchronous_commit {pg['synchronous_commit']}, wal_sync_method "
-        f"{pg['wal_sync_method']}, commit_delay {pg['commit_delay']}, max_connections "
-        f"{pg['max_connections']}. Chapter 08 under gunicorn with its gunicorn.conf.py and "
-        f"one sync worker. Medians of {meta['rounds']} rounds of {meta['seconds']} s per "
-        f"job in rotating order, smallest and largest in brackets. Code digest "
-        f"{meta['digest'][:12]}.",
+        f"Measured {runs[0]['date']} to {runs[-1]['date']} on {meta['cores']} cores "
+        f"({meta['cpu']}) that gunicorn, PostgreSQL and wrk share with other jobs. "
+        f"{versions}. PostgreSQL as configured: fsync {pg['fsync']}, synchronous_commit "
+        f"{pg['synchronous_commit']}, wal_sync_method {pg['wal_sync_method']}, commit_delay "
+        f"{pg['commit_delay']}, max_connections {pg['max_connections']}. Chapter 08 under "
+        "gunicorn with its gunicorn.conf.py and one sync worker. "
+        f"{len(runs)} runs, each with a new database and host, of {meta['rounds']} rounds "
+        f"of {meta['seconds']} s per job in rotating order: medians of all "
+        f"{len(runs) * meta['rounds']} rounds, smallest and largest in brackets. "
+        f"Code digest {meta['digest'][:12]}.",
         "",
         "**One worker, per request.** W: the mean time a request takes with one "
         "request at a time (wrk, 1 connection). Saturated: wrk with "
@@ -226,23 +247,46 @@ def render(run: dict) -> str:
         lines.append(f"| {n} | {spread(c['per_s'], rate)} | {spread(c['db_cpu_us'])} | {flushes} |")
     lines += [
         "",
-        "**First visit.** Requests or commits per second in the warm-up (the first "
-        f"{meta['warmup_seconds']} s of each job after the server started), in round 1, "
-        "and the median of the rounds; beside each, the cores that everything else on "
-        "the machine kept busy meanwhile (its busy time from `/proc/stat`, less this "
-        "run's processes).",
+        "**Run by run.** The median of each run's rounds, and the cores that everything "
+        "else on the machine kept busy meanwhile (its busy time from `/proc/stat`, less "
+        "this run's processes; median over the run's jobs).",
         "",
-        "| job | warm-up | round 1 | median | other load: warm-up | round 1 | median |",
+        "| run | read, requests/s saturated | write, requests/s saturated | commits/s, "
+        f"{max(f['commits'])} connections | other load, cores |",
+        "|---|---|---|---|---|",
+    ]
+    busiest = f"commits/insert/{max(f['commits'])}"
+    for n, one in enumerate(runs, 1):
+
+        def median(job: str, key: str = "per_s", one: dict = one) -> float:
+            return statistics.median(r[key] for r in one["rounds"][job])
+
+        others = statistics.median(median(job, "other_cores") for job in one["rounds"])
+        lines.append(
+            f"| {n}, {one['date'][11:]} | {rate(median('wrk/read/saturated'))} "
+            f"| {rate(median('wrk/write/saturated'))} "
+            f"| {rate(median(busiest))} | {others:.1f} |"
+        )
+    lines += [
+        "",
+        "**First visit.** Requests or commits per second in each run's warm-up (the first "
+        f"{meta['warmup_seconds']} s of each job after the host started), in its first "
+        "round, and in its later rounds, medians over the runs; beside each, the other "
+        "load on the machine meanwhile, in cores.",
+        "",
+        "| job | warm-up | round 1 | later rounds | other load: warm-up | round 1 | later |",
         "|---|---|---|---|---|---|---|",
     ]
-    for job, results in run["rounds"].items():
-        first, warm = results[0], run["warmup"][job]
-        median = statistics.median(r["per_s"] for r in results)
-        others = statistics.median(r["other_cores"] for r in results)
-        lines.append(
-            f"| {job} | {rate(warm['per_s'])} | {rate(first['per_s'])} | {rate(median)} "
-            f"| {warm['other_cores']:.1f} | {first['other_cores']:.1f} | {others:.1f} |"
-        )
+    for job in runs[0]["rounds"]:
+        warm = [one["warmup"][job] for one in runs]
+        first = [one["rounds"][job][0] for one in runs]
+        later = [r for one in runs for r in one["rounds"][job][1:]]
+        groups = (warm, first, later)
+        cells = [rate(statistics.median(r["per_s"] for r in g)) if g else "–" for g in groups]
+        cells += [
+            f"{statistics.median(r['other_cores'] for r in g):.1f}" if g else "–" for g in groups
+        ]
+        lines.append(f"| {job} | " + " | ".join(cells) + " |")
     plans = [plan(run, share) for share in WRITE_SHARES]
     lines += [
         "",
