@@ -1,8 +1,8 @@
 """The capacity capture was measured on the code that is in the repository.
 
 captures/capacity.json records a digest of bench/capacity/ (report.py aside: it only
-reads the record) and of chapter 08's
-blog/ and gunicorn.conf.py; a change to either without a new run
+reads the record) and of chapter 08's blog/ and gunicorn.conf.py; a change to
+either without a new run
 (``python3 noxfile.py -s capacity``) fails here, so docs/capacity.md never shows
 figures of code that no longer exists. captures/capacity.md must be what
 bench/capacity/report.py makes of the .json: the page's arithmetic is never typed.

@@ -140,6 +140,19 @@ def plan(run: dict, share: float, load: float = TARGET) -> dict[str, float]:
     }
 
 
+def first_visit_outside(run: dict) -> list[str]:
+    """The warm-ups and first rounds (medians over the runs) outside their job's rounds."""
+    outside = []
+    for job in run["runs"][0]["rounds"]:
+        low, high = figure(run, job, "per_s")["min"], figure(run, job, "per_s")["max"]
+        for name, key in (("warm-up", "warmup"), ("round 1", "rounds")):
+            picks = [one[key][job] if key == "warmup" else one[key][job][0] for one in run["runs"]]
+            median = statistics.median(r["per_s"] for r in picks)
+            if not low <= median <= high:
+                outside.append(f"{job} {name} ({rate(median)})")
+    return outside
+
+
 def problems(run: dict) -> list[str]:
     """What makes a run's figures wrong: failed requests, or backends whose CPU went uncounted."""
     found = []
@@ -287,6 +300,14 @@ def render(run: dict) -> str:
             f"{statistics.median(r['other_cores'] for r in g):.1f}" if g else "–" for g in groups
         ]
         lines.append(f"| {job} | " + " | ".join(cells) + " |")
+    outside = first_visit_outside(run)
+    lines += [
+        "",
+        "Every job's warm-up and first round (medians over the runs) lie within the "
+        "smallest and largest of its rounds."
+        if not outside
+        else "Outside the smallest and largest of the job's rounds: " + ", ".join(outside) + ".",
+    ]
     plans = [plan(run, share) for share in WRITE_SHARES]
     lines += [
         "",
