@@ -284,7 +284,7 @@ def bench_quick(session: nox.Session) -> None:
 
 @nox.session
 def capacity(session: nox.Session) -> None:
-    """Measure one chapter 08 host on PostgreSQL; rewrite captures/capacity.* (about 3 min).
+    """Measure one chapter 08 host on PostgreSQL; rewrite captures/capacity.* (about 8 min).
 
     Not in the default run: a measurement, kept in captures/ with a digest of the
     code it measured (tests/test_capacity_capture.py).
