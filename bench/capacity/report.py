@@ -233,7 +233,7 @@ def render(run: dict) -> str:
         "",
         f"**Little's law, checked.** Saturated, {connections} requests are always in the "
         "system, so requests/s × the mean time each took must come out near "
-        f"{connections}: ",
+        f"{connections}:",
         "",
         "| route | requests/s | mean time, saturated | L = λ × W |",
         "|---|---|---|---|",
