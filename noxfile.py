@@ -283,6 +283,23 @@ def bench_quick(session: nox.Session) -> None:
 
 
 @nox.session
+def capacity(session: nox.Session) -> None:
+    """Measure one chapter 08 host on PostgreSQL; rewrite captures/capacity.* (about 8 min).
+
+    Not in the default run: a measurement, kept in captures/ with a digest of the
+    code it measured (tests/test_capacity_capture.py).
+    """
+    session.install(
+        "-r",
+        str(ROOT / "bench/requirements.txt"),
+        *PITFALLS_REQUIREMENTS,
+        *CONSTRAINTS,
+        env=SESSION_ENV,
+    )
+    session.run("python", "-m", "bench.capacity.measure", *session.posargs)
+
+
+@nox.session
 def serve(session: nox.Session) -> None:
     """Serve the docs on http://127.0.0.1:8000, reloading when a chapter changes."""
     session.install("-r", str(DOCS_REQUIREMENTS), env=SESSION_ENV)

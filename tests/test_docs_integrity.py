@@ -323,7 +323,7 @@ NAMED_ELSEWHERE = {
     "PATH_INFO": "a WSGI environ key",
 }
 # Extra code a page talks about besides chapters and what it includes.
-PAGE_CODE = {"docs/performance.md": ("bench",)}
+PAGE_CODE = {"docs/performance.md": ("bench",), "docs/capacity.md": ("bench",)}
 
 SPAN = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
 DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?:\(\))?")
