@@ -62,6 +62,7 @@ class Library:
     broker = REDIS_URL
     settings = ""  # what "at least once" takes, as shown in the capture
     killed = True  # measure a killed worker's job
+    only_children = False  # kill the processes running jobs, not the whole worker
 
     def __init__(self, prefix: str, queue: str) -> None:
         self.prefix, self.queue = prefix, queue
@@ -113,6 +114,12 @@ class CeleryRabbit(CeleryRedis):
             channel = connection.default_channel
             channel.queue_delete(self.queue)
             channel.exchange_delete(self.queue)
+
+
+class CeleryRedisChild(CeleryRedis):
+    """The pool process dies (the kernel's OOM killer, a crash), the main process lives."""
+
+    only_children = True
 
 
 class DramatiqRedis(Library):
@@ -207,6 +214,7 @@ class RQSimple(RQFork):
 # Rows of the tables: (library, broker) -> how to run it.
 VARIANTS: dict[str, type[Library]] = {
     "celery/redis": CeleryRedis,
+    "celery (pool process killed)/redis": CeleryRedisChild,
     "dramatiq/redis": DramatiqRedis,
     "rq/redis": RQFork,
     "rq SimpleWorker/redis": RQSimple,
@@ -341,10 +349,15 @@ def one_round(name: str, jobs: int, trips: int, log: Any) -> dict[str, Any]:
             return result
         library.send("slow", "victim")
         assert pop(client, f"{prefix}:started", 60, worker) == "victim"
-        os.killpg(worker.pid, signal.SIGKILL)
-        killed = time.perf_counter()
-        worker.wait()
-        worker = spawn(library, log)
+        if library.only_children:
+            for child in [each for each in tree(worker.pid) if each != worker.pid]:
+                os.kill(child, signal.SIGKILL)
+            killed = time.perf_counter()
+        else:
+            os.killpg(worker.pid, signal.SIGKILL)
+            killed = time.perf_counter()
+            worker.wait()
+            worker = spawn(library, log)
         answer = client.blpop([f"{prefix}:started"], timeout=240)
         if answer is None:
             result["rerun_s"] = None
@@ -358,6 +371,30 @@ def one_round(name: str, jobs: int, trips: int, log: Any) -> dict[str, Any]:
         for stale in client.scan_iter(f"{prefix}:*"):
             client.delete(stale)
     return result
+
+
+def defaults() -> dict[str, Any]:
+    """What each library does for a killed worker's job unless told otherwise."""
+    from celery import Celery
+    from dramatiq.brokers import redis as dramatiq_redis
+    from kombu.transport.redis import Channel
+    from rq import defaults as rq_defaults
+
+    conf = Celery().conf
+    return {
+        "celery task_acks_late": conf.task_acks_late,
+        "celery task_reject_on_worker_lost": bool(conf.task_reject_on_worker_lost),
+        "celery worker_prefetch_multiplier": conf.worker_prefetch_multiplier,
+        "kombu Redis visibility_timeout, s": Channel.visibility_timeout,
+        "kombu Redis restore sweep, s": Channel.unacked_restore_interval
+        * Channel.unacked_restore_throttle,
+        "dramatiq Redis heartbeat_timeout, s": dramatiq_redis.DEFAULT_HEARTBEAT_TIMEOUT / 1000,
+        "dramatiq Redis maintenance, commands in a million": (
+            dramatiq_redis.DEFAULT_MAINTENANCE_CHANCE
+        ),
+        "rq job monitoring interval, s": rq_defaults.DEFAULT_JOB_MONITORING_INTERVAL,
+        "rq maintenance interval, s": rq_defaults.DEFAULT_MAINTENANCE_TASK_INTERVAL,
+    }
 
 
 def spread(values: list[float]) -> str:
@@ -412,8 +449,13 @@ def markdown(data: dict[str, Any]) -> str:
         "median [min–max] over the rounds. Round trip: "
         f"{data['trips']} sequential jobs; throughput: {data['jobs']} counter increments "
         "from the first enqueue to the last done. Killed: SIGKILL to every process of the "
-        "worker, a new worker started at once. Code digest "
+        "worker and a new worker started at once, or, where the row says so, to the pool "
+        "process alone. Code digest "
         f"{data['digest'][:12]}.",
+        "",
+        "Defaults of the releases measured: "
+        + "; ".join(f"{name} {value}" for name, value in data["defaults"].items())
+        + ".",
         "",
     ]
     return "\n".join(lines)
@@ -439,6 +481,7 @@ def main() -> None:
         "trips": trips,
         "timeout_s": TIMEOUT,
         "digest": digest(),
+        "defaults": defaults(),
         "libraries": {
             name: {"version": version(name), "settings": VARIANTS[name].settings, "rounds": []}
             for name in names
