@@ -11,13 +11,15 @@ from bench.jobs import work
 QUEUE = os.environ.get("JOBS_QUEUE", "jobs")
 TIMEOUT = int(os.environ.get("JOBS_TIMEOUT", "10"))
 BROKER_URL = os.environ.get("JOBS_BROKER_URL", work.REDIS_URL)
+# Off: Celery's own defaults, to see what they do with a killed worker's job.
+LATE_ACK = os.environ.get("JOBS_LATE_ACK", "1") == "1"
 
 
-def create_app(prefix: str, queue: str, timeout: int, broker: str) -> Celery:
+def create_app(prefix: str, queue: str, timeout: int, broker: str, late: bool = True) -> Celery:
     app = Celery("jobsbench", broker=broker)
     app.conf.update(
-        task_acks_late=True,  # acknowledge after the job, not when it is received
-        task_reject_on_worker_lost=True,  # a job whose process died goes back to the queue
+        task_acks_late=late,  # acknowledge after the job, not when it is received
+        task_reject_on_worker_lost=late,  # a job whose process died goes back to the queue
         worker_prefetch_multiplier=1,  # one job reserved beyond the running one at most
         task_default_queue=queue,
         broker_connection_retry_on_startup=True,
@@ -36,7 +38,7 @@ def create_app(prefix: str, queue: str, timeout: int, broker: str) -> Celery:
     return app
 
 
-app = create_app(work.PREFIX, QUEUE, TIMEOUT, BROKER_URL)
+app = create_app(work.PREFIX, QUEUE, TIMEOUT, BROKER_URL, LATE_ACK)
 touch = app.task(name="touch")(work.touch)
 count = app.task(name="count")(work.count)
 slow = app.task(name="slow")(work.slow)

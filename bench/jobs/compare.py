@@ -63,6 +63,8 @@ class Library:
     settings = ""  # what "at least once" takes, as shown in the capture
     killed = True  # measure a killed worker's job
     only_children = False  # kill the processes running jobs, not the whole worker
+    patience = 240  # seconds to wait for a killed worker's job to start again
+    late_ack = True
 
     def __init__(self, prefix: str, queue: str) -> None:
         self.prefix, self.queue = prefix, queue
@@ -88,7 +90,7 @@ class CeleryRedis(Library):
         super().__init__(prefix, queue)
         from bench.jobs.celery_tasks import create_app
 
-        self.app = create_app(prefix, queue, TIMEOUT, self.broker)
+        self.app = create_app(prefix, queue, TIMEOUT, self.broker, self.late_ack)
 
     def command(self) -> list[str]:
         return [
@@ -114,6 +116,17 @@ class CeleryRabbit(CeleryRedis):
             channel = connection.default_channel
             channel.queue_delete(self.queue)
             channel.exchange_delete(self.queue)
+
+
+class CeleryRedisEarly(CeleryRedis):
+    """Celery's defaults: a job is acknowledged when the worker receives it."""
+
+    late_ack = False
+    settings = (
+        "task_acks_late and task_reject_on_worker_lost off (the defaults), prefetch "
+        f"multiplier 1; visibility_timeout {TIMEOUT} s; waited {6 * TIMEOUT} s"
+    )
+    patience = 6 * TIMEOUT
 
 
 class CeleryRedisChild(CeleryRedis):
@@ -215,6 +228,7 @@ class RQSimple(RQFork):
 VARIANTS: dict[str, type[Library]] = {
     "celery/redis": CeleryRedis,
     "celery (pool process killed)/redis": CeleryRedisChild,
+    "celery (acks_late off)/redis": CeleryRedisEarly,
     "dramatiq/redis": DramatiqRedis,
     "rq/redis": RQFork,
     "rq SimpleWorker/redis": RQSimple,
@@ -237,6 +251,7 @@ def spawn(library: Library, log: Any) -> subprocess.Popen[bytes]:
         "JOBS_PREFIX": library.prefix,
         "JOBS_QUEUE": library.queue,
         "JOBS_TIMEOUT": str(TIMEOUT),
+        "JOBS_LATE_ACK": "1" if library.late_ack else "0",
     }
     # A session of its own: the whole worker, forked children included, is one group.
     return subprocess.Popen(
@@ -358,7 +373,7 @@ def one_round(name: str, jobs: int, trips: int, log: Any) -> dict[str, Any]:
             killed = time.perf_counter()
             worker.wait()
             worker = spawn(library, log)
-        answer = client.blpop([f"{prefix}:started"], timeout=240)
+        answer = client.blpop([f"{prefix}:started"], timeout=library.patience)
         if answer is None:
             result["rerun_s"] = None
         else:
