@@ -358,7 +358,7 @@ def contract_compare(session: nox.Session) -> None:
 @nox.session(name="jobs-compare")
 def jobs_compare(session: nox.Session) -> None:
     """Compare job queues (Celery, Dramatiq, RQ) on the local Redis and RabbitMQ;
-    rewrite captures/jobs-compare.*. About a quarter of an hour, so not in the default run.
+    rewrite captures/jobs-compare.*. About twenty minutes, so not in the default run.
     """
     requirements = str(ROOT / "bench/jobs/requirements.txt")
     session.install("-r", requirements, *CONSTRAINTS, env=SESSION_ENV)
