@@ -372,6 +372,16 @@ def contract_compare(session: nox.Session) -> None:
     session.run("python", "-m", "bench.contract.compare", *session.posargs)
 
 
+@nox.session(name="jobs-compare")
+def jobs_compare(session: nox.Session) -> None:
+    """Compare job queues (Celery, Dramatiq, RQ) on the local Redis and RabbitMQ;
+    rewrite captures/jobs-compare.*. About twenty minutes, so not in the default run.
+    """
+    requirements = str(ROOT / "bench/jobs/requirements.txt")
+    session.install("-r", requirements, *CONSTRAINTS, env=SESSION_ENV)
+    session.run("python", "-m", "bench.jobs.compare", *session.posargs)
+
+
 # `python3 noxfile.py` alone runs the default sessions a few at a time (tools/parallel.py),
 # longest first: the order of the sessions' times in the parallel run of 2026-12-07
 # (captures/ci-runs.md). Sessions not listed start after these.
