@@ -138,6 +138,15 @@ class PasswordChange(Input):
     new_password: NewPassword
 
 
+class ForgotPassword(Input):
+    email: Email
+
+
+class ResetPassword(Input):
+    token: str = Field(pattern=r"^[A-Za-z0-9_-]{43}$", description="The token from the mail.")
+    password: NewPassword
+
+
 class NewPost(Input):
     title: Title
     body: Body
