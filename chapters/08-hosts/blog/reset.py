@@ -22,13 +22,14 @@ from blog.models import PasswordReset, Token, User
 
 bp = APIBlueprint("reset", __name__)
 
+ON_ITS_WAY = "If an account has this address, a mail with a reset token is on its way."
+
 
 @bp.post("/auth/forgot")
 @ratelimit.attempts
 @bp.input(schemas.ForgotPassword, arg_name="data")
-@bp.output({}, status_code=202)
-@bp.doc(responses={202: "A mail is on its way if an account has this address."})
-def forgot(data: schemas.ForgotPassword) -> tuple[str, int]:
+@bp.output(schemas.Message, status_code=202)
+def forgot(data: schemas.ForgotPassword) -> tuple[dict[str, str], int]:
     # The same answer for every address: the API never tells whether an
     # address has an account. Each account with it gets its own mail.
     users = Session.scalars(select(User.id).where(User.email == data.email)).all()
@@ -44,7 +45,7 @@ def forgot(data: schemas.ForgotPassword) -> tuple[str, int]:
             # Still 202, or the answer would tell which addresses have an
             # account. The row expires unsent; the cleanup deletes it.
             current_app.logger.exception("Could not queue password reset %d", reset.id)
-    return "", 202
+    return {"message": ON_ITS_WAY}, 202
 
 
 @shared_task
