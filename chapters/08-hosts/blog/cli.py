@@ -11,7 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import delete, func, select, text, update
 
 from blog import cleanup, migrate
-from blog.auth import hash_password, utcnow
+from blog.auth import hash_password
 from blog.db import Session
 from blog.models import Post, Token, User
 from blog.schemas import NewPassword, describe

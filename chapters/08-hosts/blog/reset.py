@@ -32,10 +32,10 @@ ON_ITS_WAY = "If an account has this address, a mail with a reset token is on it
 def forgot(data: schemas.ForgotPassword) -> tuple[dict[str, str], int]:
     # The same answer for every address: the API never tells whether an
     # address has an account. Each account with it gets its own mail.
-    users = Session.scalars(select(User.id).where(User.email == data.email)).all()
+    accounts = Session.scalars(select(User.id).where(User.email == data.email)).all()
     now = utcnow()
-    lifetime = timedelta(seconds=current_app.config["RESET_TOKEN_LIFETIME"])
-    resets = [PasswordReset(user_id=user, created_at=now, expires_at=now + lifetime) for user in users]
+    expires_at = now + timedelta(seconds=current_app.config["RESET_TOKEN_LIFETIME"])
+    resets = [PasswordReset(user_id=id, created_at=now, expires_at=expires_at) for id in accounts]
     Session.add_all(resets)
     Session.commit()  # before the job is queued: a worker must find the row
     for reset in resets:
@@ -78,7 +78,7 @@ def send_reset(reset_id: int) -> None:
         "Reset your password",
         f"Someone asked to reset the password of the account {username!r}.\n"
         f"To choose a new one, send this token to POST /api/auth/reset:\n\n{token}\n\n"
-        f"It works once, for {minutes} minutes from the request. "
+        f"It works once, for {minutes} minutes from the request.\n"
         "If you did not ask, ignore this mail.\n",
     )
     Session.commit()

@@ -87,9 +87,7 @@ def test_an_expired_token_changes_nothing(client, ada, queued, mailed, count_row
     client.post("/api/auth/forgot", json={"email": "ada@example.com"})
     (token,) = mailed(queued)
     with engine.begin() as connection:
-        connection.execute(
-            update(PasswordReset).values(expires_at=utcnow() - timedelta(seconds=1))
-        )
+        connection.execute(update(PasswordReset).values(expires_at=utcnow() - timedelta(seconds=1)))
     before = count_rows()
     answer = client.post("/api/auth/reset", json={"token": token, "password": NEW_PASSWORD})
     assert (answer.status_code, answer.json["message"]) == (400, reset.INVALID)
@@ -111,9 +109,10 @@ def test_the_job_sends_one_mail_however_often_it_runs(client, ada, queued, maile
     (token,) = mailed(queued)
     assert mailed(queued) == []  # the same job, delivered again
     assert len(mailbox.messages) == 1
-    assert client.post(
-        "/api/auth/reset", json={"token": token, "password": NEW_PASSWORD}
-    ).status_code == 204
+    assert (
+        client.post("/api/auth/reset", json={"token": token, "password": NEW_PASSWORD}).status_code
+        == 204
+    )
 
 
 def test_the_job_stores_only_the_tokens_digest(client, ada, queued, mailed):

@@ -1,0 +1,161 @@
+"""The job queue for real: Redis, celery workers and celery beat as separate processes.
+
+Needs Redis at TEST_REDIS_URL (default redis://127.0.0.1:6379/0); without it
+these tests fail with the command that installs it. Each test has its own key
+prefix in Redis, so parallel runs never take each other's jobs.
+"""
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import func, insert, select, update
+
+from blog import create_app, migrate, reset
+from blog.auth import utcnow
+from blog.db import Session
+from blog.models import PasswordReset, Token
+from conftest import REDIS_URL, wait_for
+
+pytestmark = pytest.mark.queue
+
+NEW_PASSWORD = "a new and long enough passphrase"
+# A worker that dies mid-job gives its job back after this many seconds.
+VISIBILITY_TIMEOUT = 2
+# The mail as the docs show it, the token aside: every run checks it is current.
+SHOWN = Path(__file__).resolve().parent / "reset-mail.txt"
+
+
+@pytest.fixture
+def settings(database_url, broker, mailbox) -> dict[str, object]:
+    """The settings the test's app and its celery processes share."""
+    return {
+        "SECRET_KEY": "a-test-secret-of-some-length",
+        "DATABASE_URL": database_url,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": mailbox.port,
+        "MAIL_TIMEOUT": 60,  # longer than any hold in these tests
+        "VISIBILITY_TIMEOUT": VISIBILITY_TIMEOUT,
+        "RATELIMIT_PER_CLIENT": "10000 per minute",
+        **broker,
+    }
+
+
+@pytest.fixture
+def app(settings):
+    """The web side: the same settings as the workers, the same database and queue."""
+    app = create_app({"TESTING": True, **settings})
+    migrate.upgrade(Session.get_bind())
+    yield app
+    Session.remove()
+    Session.get_bind().dispose()
+
+
+@pytest.fixture
+def start_worker(settings, celery_process):
+    def start():
+        # One job at a time, in the worker's own process: a SIGKILL ends the job.
+        return celery_process(settings, "worker", "--pool", "solo", *QUIET, ready=" ready.")
+
+    return start
+
+
+# No chatter between workers: each test's worker is alone on its prefix.
+QUIET = ("--without-gossip", "--without-mingle", "--without-heartbeat")
+
+
+def token_of(message) -> str:
+    lines = message.get_content().splitlines()
+    return lines[lines.index("") + 1]
+
+
+def test_a_worker_mails_the_token_and_a_second_delivery_sends_nothing(
+    client, ada, mailbox, start_worker
+):
+    worker = start_worker()
+    answer = client.post("/api/auth/forgot", json={"email": "ada@example.com"})
+    assert answer.status_code == 202
+    wait_for(lambda: len(mailbox.messages) == 1, "the mail")
+    (message,) = mailbox.messages
+    token = token_of(message)
+    headers = "".join(f"{name}: {message[name]}\n" for name in ("From", "To", "Subject"))
+    body = message.get_content().replace("\r\n", "\n")  # SMTP sends CRLF line ends
+    shown = headers + "\n" + body.replace(token, "<token>")
+    assert shown == SHOWN.read_text(), f"{SHOWN} is out of date; the mail is now:\n{shown}"
+
+    # The same job again, as a redelivery would bring it.
+    (reset_id,) = Session.scalars(select(PasswordReset.id)).all()
+    reset.send_reset.delay(reset_id)
+    wait_for(lambda: worker.output().count("succeeded") == 2, "the second run", timeout=60)
+    assert len(mailbox.messages) == 1
+    done = client.post("/api/auth/reset", json={"token": token, "password": NEW_PASSWORD})
+    assert done.status_code == 204
+
+
+def unacked(broker_prefix: str) -> list[tuple[bytes, float]]:
+    """The jobs workers took and have not acknowledged, with when each was taken."""
+    client = redis.Redis.from_url(REDIS_URL)
+    return client.zrange(f"{broker_prefix}unacked_index", 0, -1, withscores=True)
+
+
+def test_a_job_whose_worker_is_killed_runs_again_on_the_next_worker(
+    client, ada, mailbox, start_worker, settings, engine
+):
+    mailbox.hold_next()  # the first worker's SMTP conversation stops here
+    first = start_worker()
+    assert client.post("/api/auth/forgot", json={"email": "ada@example.com"}).status_code == 202
+    wait_for(mailbox.held.is_set, "the first worker's SMTP conversation")
+    first.process.kill()  # SIGKILL: no clean-up, as when a host dies
+    first.process.wait(timeout=30)
+    mailbox.release()
+
+    # The job is not lost: Redis holds it as taken and not acknowledged. The
+    # killed worker's transaction was never committed: the row is still unsent.
+    (taken,) = unacked(settings["BROKER_KEY_PREFIX"])
+    with engine.connect() as connection:
+        assert connection.scalar(select(PasswordReset.sent_at)) is None
+    assert mailbox.messages == []
+
+    # Once VISIBILITY_TIMEOUT has passed since the job was taken, a worker that
+    # starts puts it back in the queue and runs it.
+    time.sleep(max(0.0, taken[1] + VISIBILITY_TIMEOUT - time.time()))
+    second = start_worker()
+    wait_for(lambda: len(mailbox.messages) == 1, f"the mail\n{second.output()}")
+    wait_for(lambda: unacked(settings["BROKER_KEY_PREFIX"]) == [], "the acknowledgement")
+    token = token_of(mailbox.messages[0])
+    done = client.post("/api/auth/reset", json={"token": token, "password": NEW_PASSWORD})
+    assert done.status_code == 204
+    login = {"username": "ada", "password": NEW_PASSWORD}
+    assert client.post("/api/auth/login", json=login).status_code == 200
+    assert len(mailbox.messages) == 1
+
+
+def test_beat_deletes_what_expired_and_keeps_the_rest(
+    client, ada, settings, celery_process, start_worker, engine, tmp_path
+):
+    now = utcnow()
+    client.post("/api/auth/login", json={"username": "ada", "password": ada.password})
+    with engine.begin() as connection:
+        expired_token = connection.scalar(select(func.min(Token.id)))
+        connection.execute(update(Token).where(Token.id == expired_token).values(expires_at=now))
+        for expires_at in (now, now + timedelta(hours=1)):
+            connection.execute(
+                insert(PasswordReset).values(user_id=ada.id, created_at=now, expires_at=expires_at)
+            )
+    start_worker()
+    schedule = str(tmp_path / "beat-schedule")
+    celery_process(
+        {**settings, "CLEANUP_INTERVAL": 1}, "beat", "--schedule", schedule, ready="beat: Starting"
+    )
+
+    def remaining():
+        with engine.connect() as connection:
+            tokens = connection.scalars(select(Token.expires_at)).all()
+            resets = connection.scalars(select(PasswordReset.expires_at)).all()
+        return tokens, resets
+
+    wait_for(lambda: all(len(rows) == 1 for rows in remaining()), "the cleanup")
+    tokens, resets = remaining()
+    assert tokens[0] > now and resets[0] > now
