@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -353,6 +354,20 @@ class Celery:
     def output(self) -> str:
         return self.log.read_text()
 
+    def kill(self) -> None:
+        """SIGKILL to every process of the worker (its own process group), then wait."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        wait_for(lambda: not alive(self.process.pid), "the end of the worker's children")
+
+
+def alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
 
 @pytest.fixture
 def celery_process(tmp_path) -> Iterator[Callable[..., Celery]]:
@@ -372,6 +387,7 @@ def celery_process(tmp_path) -> Iterator[Callable[..., Celery]]:
                 env=env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, children included
             )
         started.append(process)
         wait_for(lambda: ready in log.read_text() or process.poll() is not None, "celery start")
@@ -386,5 +402,5 @@ def celery_process(tmp_path) -> Iterator[Callable[..., Celery]]:
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()

@@ -5,6 +5,8 @@ these tests fail with the command that installs it. Each test has its own key
 prefix in Redis, so parallel runs never take each other's jobs.
 """
 
+import os
+import signal
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -55,9 +57,13 @@ def app(settings):
 
 @pytest.fixture
 def start_worker(settings, celery_process):
-    def start():
-        # One job at a time, in the worker's own process: a SIGKILL ends the job.
-        return celery_process(settings, "worker", "--pool", "solo", *QUIET, ready=" ready.")
+    def start(**overrides):
+        # As in production, a main process that takes jobs from Redis and a
+        # child that runs them (prefork); one child, so one job at a time.
+        worker_settings = {**settings, **overrides}
+        return celery_process(
+            worker_settings, "worker", "--concurrency", "1", *QUIET, ready=" ready."
+        )
 
     return start
 
@@ -107,8 +113,7 @@ def test_a_job_whose_worker_is_killed_runs_again_on_the_next_worker(
     first = start_worker()
     assert client.post("/api/auth/forgot", json={"email": "ada@example.com"}).status_code == 202
     wait_for(mailbox.held.is_set, "the first worker's SMTP conversation")
-    first.process.kill()  # SIGKILL: no clean-up, as when a host dies
-    first.process.wait(timeout=30)
+    first.kill()  # SIGKILL to the main process and its child: as when a host dies
     mailbox.release()
 
     # The job is not lost: Redis holds it as taken and not acknowledged. The
@@ -159,3 +164,27 @@ def test_beat_deletes_what_expired_and_keeps_the_rest(
     wait_for(lambda: all(len(rows) == 1 for rows in remaining()), "the cleanup")
     tokens, resets = remaining()
     assert tokens[0] > now and resets[0] > now
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux's /proc)."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def test_a_job_whose_pool_process_is_killed_runs_again_at_once(
+    client, ada, mailbox, start_worker
+):
+    mailbox.hold_next()
+    # A visibility timeout of an hour: only the worker itself can give the job back in time.
+    worker = start_worker(VISIBILITY_TIMEOUT=3600)
+    assert client.post("/api/auth/forgot", json={"email": "ada@example.com"}).status_code == 202
+    wait_for(mailbox.held.is_set, "the SMTP conversation")
+    (child,) = children(worker.process.pid)
+    os.kill(child, signal.SIGKILL)  # the process running the job dies, as by the OOM killer
+    mailbox.release()
+    # The main process sees its child die, puts the job back, and a new child runs it.
+    wait_for(lambda: len(mailbox.messages) == 1, f"the mail\n{worker.output()}")
+    assert "WorkerLostError" in worker.output()
+    token = token_of(mailbox.messages[0])
+    done = client.post("/api/auth/reset", json={"token": token, "password": NEW_PASSWORD})
+    assert done.status_code == 204

@@ -12,7 +12,7 @@ from blog import reset
 from blog.auth import utcnow
 from blog.db import Session
 from blog.models import PasswordReset
-from conftest import PASSWORD
+from conftest import PASSWORD, free_port
 
 NEW_PASSWORD = "a new and long enough passphrase"
 
@@ -147,3 +147,12 @@ def test_forgot_and_reset_are_rate_limited(app, client, ada, queued):
     ]:
         statuses = [client.post(path, json=body).status_code for _ in range(3)]
         assert statuses == [status, status, 429], path
+
+
+def test_with_the_queue_down_forgot_still_answers_202(app, client, ada, count_rows, rows):
+    # Nothing listens on this port: sending the job fails at once.
+    app.extensions["celery"].conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    answer = client.post("/api/auth/forgot", json={"email": "ada@example.com"})
+    assert (answer.status_code, answer.json) == (202, {"message": reset.ON_ITS_WAY})
+    # The request stays unsent; it expires, and the cleanup deletes it.
+    assert count_rows() == rows(users=1, tokens=1, password_resets=1)
