@@ -171,9 +171,7 @@ def children(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def test_a_job_whose_pool_process_is_killed_runs_again_at_once(
-    client, ada, mailbox, start_worker
-):
+def test_a_job_whose_pool_process_is_killed_runs_again_at_once(client, ada, mailbox, start_worker):
     mailbox.hold_next()
     # A visibility timeout of an hour: only the worker itself can give the job back in time.
     worker = start_worker(VISIBILITY_TIMEOUT=3600)
