@@ -156,3 +156,15 @@ def test_with_the_queue_down_forgot_still_answers_202(app, client, ada, count_ro
     assert (answer.status_code, answer.json) == (202, {"message": reset.ON_ITS_WAY})
     # The request stays unsent; it expires, and the cleanup deletes it.
     assert count_rows() == rows(users=1, tokens=1, password_resets=1)
+
+
+def test_a_job_runs_in_an_app_context_and_removes_its_session(app, client, ada, queued, mailbox):
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=mailbox.port)
+    client.post("/api/auth/forgot", json={"email": "ada@example.com"})
+    # The function alone, as a worker without blog/jobs.py's task class runs it:
+    with pytest.raises(RuntimeError, match="Working outside of application context"):
+        reset.send_reset.run(queued[0])
+    Session.remove()
+    reset.send_reset(queued[0])  # as the worker calls it: in an app context
+    assert len(mailbox.messages) == 1
+    assert not Session.registry.has()  # the context's teardown removed the job's session
