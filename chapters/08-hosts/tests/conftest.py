@@ -278,33 +278,36 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = 60) ->
 class Mailbox:
     """An SMTP server's handler (aiosmtpd) that keeps every message it accepts.
 
-    ``hold_next()`` makes the next sender wait after its RCPT TO, before any
-    message is sent, until ``release()``: a job stuck mid-conversation.
+    ``hold_at = "RCPT"`` makes the next sender wait after RCPT TO, before it
+    sends the message; ``"DATA"`` after the whole message arrived and was kept,
+    before the server says so. Either way until ``release()``.
     """
 
     port: int = 0
     messages: list[EmailMessage] = field(default_factory=list)
-    holding: bool = False
+    hold_at: str = ""
     held: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
-
-    def hold_next(self) -> None:
-        self.holding = True
 
     def release(self) -> None:
         self.released.set()
 
+    async def hold(self) -> None:
+        self.hold_at = ""
+        self.held.set()
+        await asyncio.get_running_loop().run_in_executor(None, self.released.wait, 60)
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
-        if self.holding:
-            self.holding = False
-            self.held.set()
-            await asyncio.get_running_loop().run_in_executor(None, self.released.wait, 60)
+        if self.hold_at == "RCPT":
+            await self.hold()
             return "451 4.3.0 Held by the test; the sender is gone"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        if self.hold_at == "DATA":
+            await self.hold()
         return "250 Message accepted for delivery"
 
 

@@ -109,7 +109,7 @@ def unacked(broker_prefix: str) -> list[tuple[bytes, float]]:
 def test_a_job_whose_worker_is_killed_runs_again_on_the_next_worker(
     client, ada, mailbox, start_worker, settings, engine
 ):
-    mailbox.hold_next()  # the first worker's SMTP conversation stops here
+    mailbox.hold_at = "RCPT"  # the first worker's SMTP conversation stops before the message
     first = start_worker()
     assert client.post("/api/auth/forgot", json={"email": "ada@example.com"}).status_code == 202
     wait_for(mailbox.held.is_set, "the first worker's SMTP conversation")
@@ -135,6 +135,25 @@ def test_a_job_whose_worker_is_killed_runs_again_on_the_next_worker(
     login = {"username": "ada", "password": NEW_PASSWORD}
     assert client.post("/api/auth/login", json=login).status_code == 200
     assert len(mailbox.messages) == 1
+
+
+def test_a_worker_killed_after_the_mail_left_sends_a_second_and_only_it_works(
+    client, ada, mailbox, start_worker, settings
+):
+    mailbox.hold_at = "DATA"  # the server keeps the message; the worker never hears so
+    first = start_worker()
+    assert client.post("/api/auth/forgot", json={"email": "ada@example.com"}).status_code == 202
+    wait_for(mailbox.held.is_set, "the first worker's message")
+    first.kill()
+    mailbox.release()
+    (taken,) = unacked(settings["BROKER_KEY_PREFIX"])
+    time.sleep(max(0.0, taken[1] + VISIBILITY_TIMEOUT - time.time()))
+    second = start_worker()
+    wait_for(lambda: len(mailbox.messages) == 2, f"the second mail\n{second.output()}")
+    stale, fresh = (token_of(message) for message in mailbox.messages)
+    body = {"password": NEW_PASSWORD}
+    assert client.post("/api/auth/reset", json={"token": stale, **body}).status_code == 400
+    assert client.post("/api/auth/reset", json={"token": fresh, **body}).status_code == 204
 
 
 def test_beat_deletes_what_expired_and_keeps_the_rest(
@@ -172,7 +191,7 @@ def children(pid: int) -> list[int]:
 
 
 def test_a_job_whose_pool_process_is_killed_runs_again_at_once(client, ada, mailbox, start_worker):
-    mailbox.hold_next()
+    mailbox.hold_at = "RCPT"
     # A visibility timeout of an hour: only the worker itself can give the job back in time.
     worker = start_worker(VISIBILITY_TIMEOUT=3600)
     assert client.post("/api/auth/forgot", json={"email": "ada@example.com"}).status_code == 202
