@@ -32,10 +32,10 @@ ON_ITS_WAY = "If an account has this address, a mail with a reset token is on it
 def forgot(data: schemas.ForgotPassword) -> tuple[dict[str, str], int]:
     # The same answer for every address: the API never tells whether an
     # address has an account. Each account with it gets its own mail.
-    accounts = Session.scalars(select(User.id).where(User.email == data.email)).all()
+    users = Session.scalars(select(User.id).where(User.email == data.email)).all()
     now = utcnow()
     expires_at = now + timedelta(seconds=current_app.config["RESET_TOKEN_LIFETIME"])
-    resets = [PasswordReset(user_id=id, created_at=now, expires_at=expires_at) for id in accounts]
+    resets = [PasswordReset(user_id=user, created_at=now, expires_at=expires_at) for user in users]
     Session.add_all(resets)
     Session.commit()  # before the job is queued: a worker must find the row
     for reset in resets:
@@ -53,9 +53,9 @@ def send_reset(reset_id: int) -> None:
     """Mail a reset token for the request ``reset_id``, unless it was mailed already.
 
     Safe to run twice: the UPDATE claims the row only while it is unsent, and
-    holds it until the commit, after the mail left. A second run waits for that
-    commit, then finds the row sent and does nothing. A run that dies before
-    its commit leaves the row unsent, and the next run mails a new token.
+    holds its lock until the commit, after the mail left. A later run finds the
+    row sent and does nothing; one at the same time waits for the lock. A run
+    that dies before its commit leaves the row unsent: the next mails a new token.
     """
     token = secrets.token_urlsafe(TOKEN_BYTES)
     claimed = Session.execute(
