@@ -1,11 +1,11 @@
 """The workers' entry point: ``celery -A blog.worker worker`` and ``celery -A blog.worker beat``.
 
-The same app as gunicorn's, from the same FLASK_* settings: a job sees the
-configuration and the database that a request sees. (celery looks for an
-attribute named ``app`` before ``celery``: the Flask app must not take that name.)
+The app is gunicorn's, built by blog/wsgi.py from the same FLASK_* settings
+and refused on the same unsafe ones: a job sees the configuration and the
+database that a request sees. celery looks for an attribute named ``app``
+before one named ``celery``: here the Flask app is ``flask_app``.
 """
 
-from blog import create_app
+from blog.wsgi import app as flask_app
 
-flask_app = create_app()
 celery = flask_app.extensions["celery"]

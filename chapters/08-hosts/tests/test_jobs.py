@@ -7,6 +7,7 @@ prefix in Redis, so parallel runs never take each other's jobs.
 
 import os
 import signal
+import subprocess
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from blog import create_app, migrate, reset
 from blog.auth import utcnow
 from blog.db import Session
 from blog.models import PasswordReset, Token
-from conftest import REDIS_URL, wait_for
+from conftest import BIN, CHAPTER, REDIS_URL, wait_for
 
 pytestmark = pytest.mark.queue
 
@@ -98,6 +99,21 @@ def test_a_worker_mails_the_token_and_a_second_delivery_sends_nothing(
     assert len(mailbox.messages) == 1
     done = client.post("/api/auth/reset", json={"token": token, "password": NEW_PASSWORD})
     assert done.status_code == 204
+
+
+def test_a_worker_refuses_to_start_on_what_gunicorn_refuses(settings):
+    env = {**os.environ, **{f"FLASK_{name}": str(value) for name, value in settings.items()}}
+    env["FLASK_SECRET_KEY"] = "dev"
+    result = subprocess.run(
+        [BIN / "celery", "-A", "blog.worker", "worker", "--concurrency", "1", *QUIET],
+        cwd=CHAPTER,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,  # a hang guard: the refusal comes before any job is taken
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set to a string of at least 16 characters" in result.stderr
 
 
 def unacked(broker_prefix: str) -> list[tuple[bytes, float]]:

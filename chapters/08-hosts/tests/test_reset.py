@@ -168,3 +168,18 @@ def test_a_job_runs_in_an_app_context_and_removes_its_session(app, client, ada, 
     reset.send_reset(queued[0])  # as the worker calls it: in an app context
     assert len(mailbox.messages) == 1
     assert not Session.registry.has()  # the context's teardown removed the job's session
+
+
+def test_forgot_is_limited_per_address_whatever_the_client(app, client, ada, queued):
+    app.config.update(RATELIMIT_PER_ACCOUNT="2 per minute")
+    for client_address in ("192.0.2.1", "192.0.2.2"):
+        answer = client.post(
+            "/api/auth/forgot",
+            json={"email": "ada@example.com"},
+            environ_base={"REMOTE_ADDR": client_address},
+        )
+        assert answer.status_code == 202
+    third = {"email": "ADA@example.com"}  # the same address in other case
+    assert client.post("/api/auth/forgot", json=third).status_code == 429
+    other = {"email": "grace@example.com"}
+    assert client.post("/api/auth/forgot", json=other).status_code == 202
