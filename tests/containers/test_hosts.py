@@ -1,0 +1,260 @@
+"""Chapter 08: three app hosts behind HAProxy. No state in a process; a host
+killed under load; a rolling deploy under load.
+
+Each host is reached directly at its address on the compose network (this
+machine routes to it), so a test knows which host answered; the load goes
+through the balancer on 127.0.0.1. The measured numbers go to
+captures/hosts-under-faults.txt, which the chapter's page includes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from conftest import (
+    MEASURED,
+    ROOT,
+    Stack,
+    build,
+    call,
+    compose_up,
+    docker,
+    official_or_stand_in,
+    wait_healthy,
+)
+
+CHAPTER = ROOT / "chapters/08-hosts"
+PREFIX = "blog08-test"
+HAPROXY_IMAGE = "haproxy:2.6"  # compose.yaml's default
+LOCAL_HAPROXY = "local/haproxy:2.6"
+HAPROXY_STAND_IN = Path(__file__).parent / "haproxy"
+CAPTURE = ROOT / "captures/hosts-under-faults.txt"
+# The hosts, as the balancer's config names them.
+HOSTS = re.findall(r"^\s*server (\S+) ", (CHAPTER / "haproxy/haproxy.cfg").read_text(), re.M)
+CAPTURED: dict[str, list[str]] = {}
+
+
+def address(container: str) -> str:
+    template = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"
+    return docker("inspect", "--format", template, container).stdout.strip()
+
+
+def rotation(stack: Stack) -> dict[str, str]:
+    """Each host's state in the balancer (UP, DOWN, MAINT...), from its stats page as CSV."""
+    url = f"http://{address(stack.container('balancer'))}:8404/stats;csv"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode().removeprefix("# ")
+    rows = csv.DictReader(io.StringIO(text))
+    return {row["svname"]: row["status"] for row in rows if row["svname"] in HOSTS}
+
+
+def wait_for(stack: Stack, states: dict[str, str | tuple[str, ...]], limit: float) -> float:
+    """Poll the balancer until each named host is in one of the given states; the seconds it took."""
+    started = time.monotonic()
+    while True:
+        now = rotation(stack)
+        if all(now.get(host, "").startswith(state) for host, state in states.items()):
+            return time.monotonic() - started
+        assert time.monotonic() - started < limit, f"after {limit} s: {now}, not {states}"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def hosts(images, base) -> Iterator[Stack]:
+    """compose up of chapter 08: PostgreSQL, Redis, migrate, the hosts, the balancer."""
+    started = time.monotonic()
+    built = {**images, "production": f"{PREFIX}:production"}
+    build(CHAPTER, built["production"], base, "production")
+    balancer = official_or_stand_in(HAPROXY_IMAGE, HAPROXY_STAND_IN, LOCAL_HAPROXY, base)
+    with compose_up(CHAPTER, PREFIX, built, {"HAPROXY_IMAGE": balancer}) as stack:
+        wait_healthy(stack, HOSTS, started)
+        wait_for(stack, dict.fromkeys(HOSTS, "UP"), limit=30)
+        MEASURED["08: compose up until every host is in rotation (s)"] = round(
+            time.monotonic() - started, 1
+        )
+        yield stack
+    lines = [line for section in CAPTURED.values() for line in section]
+    if lines:
+        CAPTURE.write_text("\n".join(lines) + "\n")
+
+
+def account(url: str) -> str:
+    """A new account, logged in through ``url``: its token."""
+    name = f"user{secrets.token_hex(6)}"
+    user = {"username": name, "email": f"{name}@example.com", "password": secrets.token_hex(12)}
+    assert call("POST", f"{url}/api/users", user)[0] == 201
+    status, body = call("POST", f"{url}/api/auth/login", {"username": name, "password": user["password"]})
+    assert status == 200, body
+    return body["token"]
+
+
+def test_no_state_lives_in_a_host(hosts):
+    token = account(hosts.url)  # through the balancer, on whichever host it picked
+    first, second, third = (f"http://{address(hosts.container(host))}:8000" for host in HOSTS)
+    assert len({first, second, third}) == 3
+
+    status, post = call("POST", f"{first}/api/posts", {"title": "Written", "body": "On one."}, token)
+    assert status == 201
+    for other in (second, third):
+        assert call("GET", f"{other}/api/posts/{post['id']}") == (200, post)
+        assert call("GET", f"{other}/api/auth/me", token=token)[0] == 200
+    # Logged out on one host: the token no longer works on any.
+    assert call("POST", f"{third}/api/auth/logout", token=token)[0] == 204
+    for host in (first, second, third):
+        assert call("GET", f"{host}/api/auth/me", token=token)[0] == 401
+
+
+def failed_logins(urls: list[str], attempts: int) -> list[tuple[str, int]]:
+    """Wrong passwords for one new account, in turn on each of ``urls``: (url, status) each."""
+    name = f"mallory{secrets.token_hex(6)}"
+    # A client address of its own (the hosts trust one X-Forwarded-For), so the
+    # per-address limit of other tests' attempts does not count here.
+    client = f"198.51.100.{secrets.randbelow(250) + 1}"
+    answers = []
+    for attempt in range(attempts):
+        url = urls[attempt % len(urls)]
+        request = urllib.request.Request(
+            f"{url}/api/auth/login",
+            data=f'{{"username": "{name}", "password": "wrong"}}'.encode(),
+            headers={"Content-Type": "application/json", "X-Forwarded-For": client},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                answers.append((url, response.status))
+        except urllib.error.HTTPError as error:
+            answers.append((url, error.code))
+    return answers
+
+
+def test_the_login_limit_holds_across_hosts(hosts):
+    urls = [f"http://{address(hosts.container(host))}:8000" for host in HOSTS]
+    # 21 attempts at one account, whose limit is 10 a minute: on one host, then
+    # on every host in turn. Counted in each host's memory, the second would
+    # allow 10 per host, 21 in all.
+    one = [status for _, status in failed_logins(urls[:1], 21)]
+    spread = failed_logins(urls, 21)
+    assert one == [401] * 10 + [429] * 11
+    assert [status for _, status in spread] == one
+    # Every host refused some: it counted attempts made on the others.
+    assert {url for url, status in spread if status == 429} == set(urls)
+
+
+@dataclass
+class Load:
+    """Writers posting through the balancer until stopped: what each request got."""
+
+    url: str
+    token: str
+    writers: int = 3
+    answers: list[tuple[float, int, dict | str]] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def write(self, writer: int) -> None:
+        sent = 0
+        while not self.stop.is_set():
+            post = {"title": f"w{writer}-{sent}", "body": "Under load."}
+            try:
+                status, body = call("POST", f"{self.url}/api/posts", post, self.token)
+            except OSError as error:  # no HTTP answer at all
+                status, body = 0, repr(error)
+            self.answers.append((time.monotonic(), status, body))
+            sent += 1
+            time.sleep(0.02)  # about 40 writes a second from 3 writers: load, not a stress test
+
+    def __enter__(self) -> Load:
+        self.started = time.monotonic()
+        self.threads = [threading.Thread(target=self.write, args=(n,)) for n in range(self.writers)]
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
+        self.seconds = time.monotonic() - self.started
+
+    @property
+    def failed(self) -> list[tuple[float, int, dict | str]]:
+        return [answer for answer in self.answers if answer[1] != 201]
+
+    def written(self) -> list[dict]:
+        return [body for _, status, body in self.answers if status == 201]
+
+
+def test_a_host_killed_under_load_loses_no_acknowledged_write(hosts):
+    victim = HOSTS[1]
+    container = hosts.container(victim)
+    with Load(hosts.url, account(hosts.url)) as load:
+        time.sleep(4)  # load before the fault: a measured span, not a synchronisation
+        killed = time.monotonic()
+        docker("kill", container)
+        # Out of rotation: its probes fail (DOWN), or its name no longer resolves (MAINT).
+        out = wait_for(hosts, {victim: ("DOWN", "MAINT")}, limit=15)
+        time.sleep(6)  # load while the host is gone
+    failed = load.failed
+    # Only requests already at the killed host can fail: at most one per writer.
+    assert len(failed) <= load.writers, failed
+    assert all(when >= killed for when, _, _ in failed), failed
+    written = load.written()
+    assert len(written) > 100
+    # Every acknowledged write is there, as acknowledged, read from the other hosts.
+    for post in written:
+        assert call("GET", f"{hosts.url}/api/posts/{post['id']}") == (200, post)
+
+    back = time.monotonic()
+    assert hosts.run("up", "--detach", "--no-deps", victim).returncode == 0
+    wait_healthy(hosts, [victim], back)
+    wait_for(hosts, {victim: "UP"}, limit=60)
+    returned = time.monotonic() - back
+    CAPTURED["kill"] = [
+        f"# A host killed (docker kill {victim}) under load: {load.writers} writers, "
+        f"{load.seconds:.0f} s, through the balancer",
+        f"writes sent: {len(load.answers)}",
+        f"acknowledged (201): {len(written)}, each read back: {len(written)}",
+        f"failed: {len(failed)} ({', '.join(str(status or 'no answer') for _, status, _ in failed) or 'none'})",
+        f"kill to out of rotation: {out:.1f} s",
+        f"started again to back in rotation: {returned:.1f} s",
+        "",
+    ]
+    MEASURED["08: kill to out of rotation (s)"] = round(out, 1)
+
+
+def test_a_rolling_deploy_under_load_fails_no_request(hosts):
+    before = {host: hosts.container(host) for host in HOSTS}
+    steps = []
+    with Load(hosts.url, account(hosts.url)) as load:
+        for host in HOSTS:
+            started = time.monotonic()
+            # Stop (drain, then gunicorn stops), remove, create and start one host.
+            recreate = hosts.run("up", "--detach", "--no-deps", "--force-recreate", host)
+            assert recreate.returncode == 0, recreate.stderr
+            wait_healthy(hosts, [host], started)
+            wait_for(hosts, {host: "UP"}, limit=60)
+            steps.append(time.monotonic() - started)
+    after = {host: hosts.container(host) for host in HOSTS}
+    assert all(before[host] != after[host] for host in HOSTS)
+    assert load.failed == []
+    assert len(load.written()) > 100
+    CAPTURED["deploy"] = [
+        f"# A rolling deploy, one host at a time, under load: {load.writers} writers, "
+        f"{load.seconds:.0f} s, through the balancer",
+        f"writes sent: {len(load.answers)}",
+        f"acknowledged (201): {len(load.written())}",
+        f"failed: {len(load.failed)}",
+        "each host, stop to back in rotation: "
+        + ", ".join(f"{host} {step:.1f} s" for host, step in zip(HOSTS, steps, strict=True)),
+    ]
+    MEASURED["08: rolling deploy of every host (s)"] = round(sum(steps), 1)
