@@ -186,7 +186,9 @@ def images(base) -> dict[str, str]:
         build(CHAPTER, tag, base, target)
     # No registry: Debian's PostgreSQL behind the official image's variables,
     # and Debian's redis-server, started as the official image starts it.
-    built["postgres"] = official_or_stand_in(POSTGRES_IMAGE, POSTGRES_STAND_IN, LOCAL_POSTGRES, base)
+    built["postgres"] = official_or_stand_in(
+        POSTGRES_IMAGE, POSTGRES_STAND_IN, LOCAL_POSTGRES, base
+    )
     built["redis"] = official_or_stand_in(REDIS_IMAGE, REDIS_STAND_IN, LOCAL_REDIS, base)
     return built
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import secrets
 import threading
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from conftest import (
     MEASURED,
     ROOT,
@@ -59,8 +61,15 @@ def rotation(stack: Stack) -> dict[str, str]:
     return {row["svname"]: row["status"] for row in rows if row["svname"] in HOSTS}
 
 
+def went_down(stack: Stack, since: float) -> dict[str, str]:
+    """The balancer's last line per host since ``since`` (a Unix time) that took it out."""
+    logs = docker("logs", "--since", f"{since:.3f}", stack.container("balancer"))
+    lines = re.findall(r"^Server hosts/(\S+) is DOWN, (.*)$", logs.stdout, re.M)
+    return dict(lines)
+
+
 def wait_for(stack: Stack, states: dict[str, str | tuple[str, ...]], limit: float) -> float:
-    """Poll the balancer until each named host is in one of the given states; the seconds it took."""
+    """Poll the balancer until each named host is in one of the states; the seconds it took."""
     started = time.monotonic()
     while True:
         now = rotation(stack)
@@ -73,12 +82,12 @@ def wait_for(stack: Stack, states: dict[str, str | tuple[str, ...]], limit: floa
 @pytest.fixture(scope="module")
 def hosts(images, base) -> Iterator[Stack]:
     """compose up of chapter 08: PostgreSQL, Redis, migrate, the hosts, the balancer."""
-    started = time.monotonic()
     built = {**images, "production": f"{PREFIX}:production"}
     build(CHAPTER, built["production"], base, "production")
     balancer = official_or_stand_in(HAPROXY_IMAGE, HAPROXY_STAND_IN, LOCAL_HAPROXY, base)
+    started = time.monotonic()
     with compose_up(CHAPTER, PREFIX, built, {"HAPROXY_IMAGE": balancer}) as stack:
-        wait_healthy(stack, HOSTS, started)
+        wait_healthy(stack, HOSTS, started, limit=150)
         wait_for(stack, dict.fromkeys(HOSTS, "UP"), limit=30)
         MEASURED["08: compose up until every host is in rotation (s)"] = round(
             time.monotonic() - started, 1
@@ -94,7 +103,9 @@ def account(url: str) -> str:
     name = f"user{secrets.token_hex(6)}"
     user = {"username": name, "email": f"{name}@example.com", "password": secrets.token_hex(12)}
     assert call("POST", f"{url}/api/users", user)[0] == 201
-    status, body = call("POST", f"{url}/api/auth/login", {"username": name, "password": user["password"]})
+    status, body = call(
+        "POST", f"{url}/api/auth/login", {"username": name, "password": user["password"]}
+    )
     assert status == 200, body
     return body["token"]
 
@@ -104,7 +115,9 @@ def test_no_state_lives_in_a_host(hosts):
     first, second, third = (f"http://{address(hosts.container(host))}:8000" for host in HOSTS)
     assert len({first, second, third}) == 3
 
-    status, post = call("POST", f"{first}/api/posts", {"title": "Written", "body": "On one."}, token)
+    status, post = call(
+        "POST", f"{first}/api/posts", {"title": "Written", "body": "On one."}, token
+    )
     assert status == 201
     for other in (second, third):
         assert call("GET", f"{other}/api/posts/{post['id']}") == (200, post)
@@ -165,8 +178,20 @@ class Load:
         sent = 0
         while not self.stop.is_set():
             post = {"title": f"w{writer}-{sent}", "body": "Under load."}
+            request = urllib.request.Request(
+                f"{self.url}/api/posts",
+                data=json.dumps(post).encode(),
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {self.token}",
+                },
+                method="POST",
+            )
             try:
-                status, body = call("POST", f"{self.url}/api/posts", post, self.token)
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    status, body = response.status, json.loads(response.read())
+            except urllib.error.HTTPError as error:  # the balancer's own 502 or 503 is HTML
+                status, body = error.code, error.read().decode(errors="replace")
             except OSError as error:  # no HTTP answer at all
                 status, body = 0, repr(error)
             self.answers.append((time.monotonic(), status, body))
@@ -197,6 +222,7 @@ class Load:
 def test_a_host_killed_under_load_loses_no_acknowledged_write(hosts):
     victim = HOSTS[1]
     container = hosts.container(victim)
+    since = time.time()
     with Load(hosts.url, account(hosts.url)) as load:
         time.sleep(4)  # load before the fault: a measured span, not a synchronisation
         killed = time.monotonic()
@@ -205,6 +231,7 @@ def test_a_host_killed_under_load_loses_no_acknowledged_write(hosts):
         out = wait_for(hosts, {victim: ("DOWN", "MAINT")}, limit=15)
         time.sleep(6)  # load while the host is gone
     failed = load.failed
+    reason = went_down(hosts, since)[victim]
     # Only requests already at the killed host can fail: at most one per writer.
     assert len(failed) <= load.writers, failed
     assert all(when >= killed for when, _, _ in failed), failed
@@ -224,8 +251,10 @@ def test_a_host_killed_under_load_loses_no_acknowledged_write(hosts):
         f"{load.seconds:.0f} s, through the balancer",
         f"writes sent: {len(load.answers)}",
         f"acknowledged (201): {len(written)}, each read back: {len(written)}",
-        f"failed: {len(failed)} ({', '.join(str(status or 'no answer') for _, status, _ in failed) or 'none'})",
+        f"failed: {len(failed)}"
+        + "".join(f", one {status or 'without an answer'}" for _, status, _ in failed),
         f"kill to out of rotation: {out:.1f} s",
+        f"the balancer: {victim} is DOWN, {reason}",
         f"started again to back in rotation: {returned:.1f} s",
         "",
     ]
@@ -235,6 +264,7 @@ def test_a_host_killed_under_load_loses_no_acknowledged_write(hosts):
 def test_a_rolling_deploy_under_load_fails_no_request(hosts):
     before = {host: hosts.container(host) for host in HOSTS}
     steps = []
+    since = time.time()
     with Load(hosts.url, account(hosts.url)) as load:
         for host in HOSTS:
             started = time.monotonic()
@@ -248,12 +278,18 @@ def test_a_rolling_deploy_under_load_fails_no_request(hosts):
     assert all(before[host] != after[host] for host in HOSTS)
     assert load.failed == []
     assert len(load.written()) > 100
+    # Each host left the rotation on a 503 from /readyz while it drained, not
+    # on a refused connection once it had stopped.
+    reasons = went_down(hosts, since)
+    assert sorted(reasons) == sorted(HOSTS)
+    assert all("code: 503" in reason for reason in reasons.values()), reasons
     CAPTURED["deploy"] = [
         f"# A rolling deploy, one host at a time, under load: {load.writers} writers, "
         f"{load.seconds:.0f} s, through the balancer",
         f"writes sent: {len(load.answers)}",
         f"acknowledged (201): {len(load.written())}",
         f"failed: {len(load.failed)}",
+        *(f"the balancer: {host} is DOWN, {reasons[host]}" for host in HOSTS),
         "each host, stop to back in rotation: "
         + ", ".join(f"{host} {step:.1f} s" for host, step in zip(HOSTS, steps, strict=True)),
     ]
