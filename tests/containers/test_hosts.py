@@ -4,7 +4,7 @@ killed under load; a rolling deploy under load.
 Each host is reached directly at its address on the compose network (this
 machine routes to it), so a test knows which host answered; the load goes
 through the balancer on 127.0.0.1. The measured numbers go to
-captures/hosts-under-faults.txt, which the chapter's page includes.
+captures/hosts-*.txt, which the chapter's page includes.
 """
 
 from __future__ import annotations
@@ -41,7 +41,11 @@ PREFIX = "blog08-test"
 HAPROXY_IMAGE = "haproxy:2.6"  # compose.yaml's default
 LOCAL_HAPROXY = "local/haproxy:2.6"
 HAPROXY_STAND_IN = Path(__file__).parent / "haproxy"
-CAPTURE = ROOT / "captures/hosts-under-faults.txt"
+# Measured numbers, one file per test, included by the chapter's page.
+CAPTURES = {
+    "kill": ROOT / "captures/hosts-killed.txt",
+    "deploy": ROOT / "captures/hosts-deploy.txt",
+}
 # The hosts, as the balancer's config names them.
 HOSTS = re.findall(r"^\s*server (\S+) ", (CHAPTER / "haproxy/haproxy.cfg").read_text(), re.M)
 CAPTURED: dict[str, list[str]] = {}
@@ -93,9 +97,8 @@ def hosts(images, base) -> Iterator[Stack]:
             time.monotonic() - started, 1
         )
         yield stack
-    lines = [line for section in CAPTURED.values() for line in section]
-    if lines:
-        CAPTURE.write_text("\n".join(lines) + "\n")
+    for name, lines in CAPTURED.items():
+        CAPTURES[name].write_text("\n".join(lines) + "\n")
 
 
 def account(url: str) -> str:
@@ -251,12 +254,12 @@ def test_a_host_killed_under_load_loses_no_acknowledged_write(hosts):
         f"{load.seconds:.0f} s, through the balancer",
         f"writes sent: {len(load.answers)}",
         f"acknowledged (201): {len(written)}, each read back: {len(written)}",
-        f"failed: {len(failed)}"
-        + "".join(f", one {status or 'without an answer'}" for _, status, _ in failed),
+        f"failed: {len(failed)} ("
+        + ", ".join(str(status or "no answer") for *_, status, _ in failed)
+        + ")",
         f"kill to out of rotation: {out:.1f} s",
         f"the balancer: {victim} is DOWN, {reason}",
         f"started again to back in rotation: {returned:.1f} s",
-        "",
     ]
     MEASURED["08: kill to out of rotation (s)"] = round(out, 1)
 
