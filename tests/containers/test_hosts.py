@@ -200,7 +200,7 @@ class Load:
                 status, body = 0, repr(error)
             self.answers.append((sent, status, body))
             count += 1
-            time.sleep(0.02)  # about 40 writes a second from 3 writers: load, not a stress test
+            time.sleep(0.02)  # a pause between writes: load, not a stress test
 
     def __enter__(self) -> Load:
         self.started = time.monotonic()
