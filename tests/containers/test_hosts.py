@@ -56,13 +56,23 @@ def address(container: str) -> str:
     return docker("inspect", "--format", template, container).stdout.strip()
 
 
-def rotation(stack: Stack) -> dict[str, str]:
-    """Each host's state in the balancer (UP, DOWN, MAINT...), from its stats page as CSV."""
+def stats(stack: Stack) -> list[dict[str, str]]:
+    """The balancer's stats page as CSV: a row per frontend, host and backend."""
     url = f"http://{address(stack.container('balancer'))}:8404/stats;csv"
     with urllib.request.urlopen(url, timeout=5) as response:
         text = response.read().decode().removeprefix("# ")
-    rows = csv.DictReader(io.StringIO(text))
-    return {row["svname"]: row["status"] for row in rows if row["svname"] in HOSTS}
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def rotation(stack: Stack) -> dict[str, str]:
+    """Each host's state in the balancer: UP, DOWN, MAINT..."""
+    return {row["svname"]: row["status"] for row in stats(stack) if row["svname"] in HOSTS}
+
+
+def retried(stack: Stack) -> tuple[int, int]:
+    """How many connections the balancer tried again, and how many of them on another host."""
+    (backend,) = [row for row in stats(stack) if row["svname"] == "BACKEND"]
+    return int(backend["wretr"]), int(backend["wredis"])
 
 
 def went_down(stack: Stack, since: float) -> dict[str, str]:
@@ -239,6 +249,7 @@ def test_a_host_killed_under_load_loses_no_acknowledged_write(hosts):
     victim = HOSTS[1]
     container = hosts.container(victim)
     since = time.time()
+    before = retried(hosts)
     with Load(hosts.url, account(hosts.url)) as load:
         time.sleep(4)  # load before the fault: a measured span, not a synchronisation
         docker("kill", container)
@@ -248,6 +259,9 @@ def test_a_host_killed_under_load_loses_no_acknowledged_write(hosts):
         time.sleep(6)  # load while the host is gone
     failed = load.failed
     reason = went_down(hosts, since)[victim]
+    retries, redispatches = (now - then for now, then in zip(retried(hosts), before, strict=True))
+    # Connections to the dead host failed, and went to another host instead.
+    assert redispatches > 0
     # Only requests sent before the kill, to the killed host, failed: one per writer at most.
     assert len(failed) <= load.writers, failed
     assert all(sent < killed for sent, _, _ in failed), failed
@@ -273,6 +287,7 @@ def test_a_host_killed_under_load_loses_no_acknowledged_write(hosts):
         + ", ".join(str(status or "no answer") for *_, status, _ in failed)
         + ")",
         f"kill to out of rotation: {out:.1f} s",
+        f"connections tried again: {retries}, on another host: {redispatches}",
         f"the balancer: {victim} is DOWN, {reason}",
         f"started again to back in rotation: {returned:.1f} s",
     ]
