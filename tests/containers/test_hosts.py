@@ -70,7 +70,7 @@ def rotation(stack: Stack) -> dict[str, str]:
 
 
 def retried(stack: Stack) -> tuple[int, int]:
-    """How many connections the balancer tried again, and how many of them on another host."""
+    """Failed connections the balancer tried again on the same host, and on another host."""
     (backend,) = [row for row in stats(stack) if row["svname"] == "BACKEND"]
     return int(backend["wretr"]), int(backend["wredis"])
 
@@ -287,7 +287,8 @@ def test_a_host_killed_under_load_loses_no_acknowledged_write(hosts):
         + ", ".join(str(status or "no answer") for *_, status, _ in failed)
         + ")",
         f"kill to out of rotation: {out:.1f} s",
-        f"connections tried again: {retries}, on another host: {redispatches}",
+        f"failed connections tried again on another host: {redispatches}, "
+        f"on the same host: {retries}",
         f"the balancer: {victim} is DOWN, {reason}",
         f"started again to back in rotation: {returned:.1f} s",
     ]
