@@ -321,9 +321,11 @@ NAMED_ELSEWHERE = {
     "run_with_reloader": "Werkzeug",
     "restart_with_reloader": "Werkzeug",
     "PATH_INFO": "a WSGI environ key",
+    "enqueue_at": "RQ's Queue method for a job at a given time",
+    "enqueue_in": "RQ's Queue method for a job after a delay",
 }
 # Extra code a page talks about besides chapters and what it includes.
-PAGE_CODE = {"docs/performance.md": ("bench",)}
+PAGE_CODE = {"docs/performance.md": ("bench",), "docs/capacity.md": ("bench",)}
 
 SPAN = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
 DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?:\(\))?")

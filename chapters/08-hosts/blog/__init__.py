@@ -39,11 +39,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
         errors,
         headers,
         health,
+        jobs,
         logs,
         openapi,
         posts,
         proxy,
         ratelimit,
+        reset,
         users,
         validation,
     )
@@ -56,12 +58,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
     ratelimit.init_app(app)
     openapi.init_app(app)
     headers.init_app(app)
+    jobs.init_app(app)
     health.init_app(app)  # /healthz and /readyz, at the root: they are for the platform
     app.request_class = validation.JSONRequest
     app.url_map.converters["id"] = validation.IdConverter  # before the routes that use it
     # One blueprint per feature, all under one prefix: a proxy rule, a cache
     # rule or a second version of the API needs to know only "/api".
-    for feature in (auth, users, posts):
+    for feature in (auth, reset, users, posts):
         app.register_blueprint(feature.bp, url_prefix="/api")
 
     return app

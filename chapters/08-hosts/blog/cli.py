@@ -10,8 +10,8 @@ from flask import Flask
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import delete, func, select, text, update
 
-from blog import migrate
-from blog.auth import hash_password, utcnow
+from blog import cleanup, migrate
+from blog.auth import hash_password
 from blog.db import Session
 from blog.models import Post, Token, User
 from blog.schemas import NewPassword, describe
@@ -127,14 +127,14 @@ def backup_command(target: Path) -> None:
 
 @click.command("delete-expired-tokens")
 def delete_expired_tokens_command() -> None:
-    """Delete the tokens that have expired. Run it periodically, e.g. daily from cron.
+    """Delete the tokens and reset requests that have expired, now.
 
     Logging out deletes a token, but an expired one stays until this runs: a
     client that logs in for every job would otherwise grow the table forever.
+    celery beat runs the same every CLEANUP_INTERVAL seconds (blog/cleanup.py).
     """
-    deleted = Session.execute(delete(Token).where(Token.expires_at <= utcnow())).rowcount
-    Session.commit()
-    click.echo(f"Deleted {deleted} expired token(s).")
+    tokens, resets = cleanup.delete_expired()
+    click.echo(f"Deleted {tokens} expired token(s) and {resets} reset request(s).")
 
 
 def init_app(app: Flask) -> None:

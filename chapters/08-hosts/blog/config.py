@@ -94,6 +94,25 @@ class Settings(BaseModel):
     RATELIMIT_SWALLOW_ERRORS: bool = True
     # Seconds a login token works, a year at most. Logging out ends it sooner.
     TOKEN_LIFETIME: Count = Field(24 * 60 * 60, gt=0, le=MAX_TOKEN_LIFETIME)
+    # Seconds a password-reset token works, counted from the request: the mail
+    # may sit in an inbox that others read later.
+    RESET_TOKEN_LIFETIME: Count = Field(60 * 60, gt=0, le=24 * 60 * 60)
+    # The job queue (blog/jobs.py): the Redis the rate limits use, so no new
+    # server; BROKER_KEY_PREFIX keeps its keys apart from the counters and
+    # from other apps' queues on the same Redis.
+    BROKER_URL: str = "redis://127.0.0.1:6379/0"
+    BROKER_KEY_PREFIX: str = "blog:"
+    # Seconds before a job whose worker died (SIGKILL, a lost host) goes to
+    # another worker. A job still running after this long runs a second time.
+    VISIBILITY_TIMEOUT: Count = Field(60 * 60, gt=0)
+    # Seconds between two runs of the cleanup of expired tokens (celery beat).
+    CLEANUP_INTERVAL: float = Field(60 * 60, gt=0)
+    # The SMTP server the mail goes through, and the sender's address. The
+    # timeout bounds how long a job waits for a server that stopped answering.
+    MAIL_SERVER: str = "localhost"
+    MAIL_PORT: Count = Field(25, gt=0, lt=65536)
+    MAIL_FROM: str = "blog@localhost"
+    MAIL_TIMEOUT: float = Field(10.0, gt=0)
 
 
 class FromEnvironment(BaseSettings, Settings):

@@ -81,6 +81,23 @@ class Token(Base):
     user: Mapped[User] = relationship(back_populates="tokens")
 
 
+class PasswordReset(Base):
+    """A request to reset a password, mailed by a job (blog/reset.py).
+
+    The row is made by the web request; the job that sends the mail fills in
+    ``digest`` and ``sent_at``. A row already sent is never sent again.
+    """
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 def utc_timestamp(moment: datetime) -> str:
     """ISO 8601 in UTC, to the second, the same from both databases.
 

@@ -24,12 +24,13 @@ limiter = Limiter(key_func=get_remote_address)
 
 
 def account_name() -> str:
-    """The username a login or registration is for, in any case: one account, one counter."""
+    """The username (or, for a reset, the e-mail) an attempt is for, in any case:
+    one account, one counter."""
     try:
         body = request.get_json()
     except HTTPException:  # no JSON: the view refuses it, after this limit counted it
         body = None
-    name = body.get("username") if isinstance(body, dict) else None
+    name = body.get("username", body.get("email")) if isinstance(body, dict) else None
     return f"account:{name.casefold()}" if isinstance(name, str) else "account:"
 
 
@@ -48,6 +49,11 @@ def attempts(view):
     """Both limits on a view: one address cannot try many accounts, nor many
     addresses one account."""
     view = limiter.limit(per_account, key_func=account_name, error_message=TOO_MANY)(view)
+    return limiter.limit(per_client, error_message=TOO_MANY)(view)
+
+
+def client_attempts(view):
+    """The limit per client address alone: for a view whose body names no account."""
     return limiter.limit(per_client, error_message=TOO_MANY)(view)
 
 

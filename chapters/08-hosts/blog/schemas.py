@@ -71,6 +71,8 @@ MULTILINE = text(characters("Cc", keep="\n\r\t"))
 USERNAME = r"^\s*[A-Za-z0-9_.-]+\s*$"
 # Taken as typed (only hashed): any character but NUL.
 PASSWORD = "^[^\x00]*$"
+# secrets.token_urlsafe(32), as a reset mail carries it.
+RESET_TOKEN = r"^[A-Za-z0-9_-]{43}$"
 # email-validator refuses addresses in special-use domains (.test, .localhost,
 # .arpa, ...), which the "email" format allows: the document says so too.
 NOT_SPECIAL_USE = rf"^(?!.*[@.](?:{'|'.join(map(any_case, SPECIAL_USE_DOMAIN_NAMES))})$)"
@@ -80,6 +82,7 @@ HINTS = {
     MULTILINE: "not empty, no control characters",
     USERNAME: "letters, digits, _ . -",
     PASSWORD: "no NUL character",
+    RESET_TOKEN: "the 43 characters of the token in the mail",
     NOT_SPECIAL_USE: "an e-mail address, outside special-use domains such as .test",
 }
 
@@ -136,6 +139,15 @@ class PasswordCheck(Input):
 class PasswordChange(Input):
     current_password: Password
     new_password: NewPassword
+
+
+class ForgotPassword(Input):
+    email: Email
+
+
+class ResetPassword(Input):
+    token: Annotated[str, text_field(RESET_TOKEN, 43)]
+    password: NewPassword
 
 
 class NewPost(Input):
@@ -231,6 +243,10 @@ class Token(Output):
     token: str
     token_type: Literal["Bearer"]
     expires_in: int = Field(description="Seconds from now.")
+
+
+class Message(Output):
+    message: str
 
 
 class UserPage(Output):

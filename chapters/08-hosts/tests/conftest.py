@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import socket
+import subprocess
+import sys
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+import redis
+from aiosmtpd.controller import Controller
 from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
@@ -76,6 +86,8 @@ def empty_app(database_url: str) -> Iterator[Flask]:
             # limits have their own tests (test_ratelimit.py), with small ones.
             "RATELIMIT_PER_CLIENT": "10000 per minute",
             "RATELIMIT_PER_ACCOUNT": "10000 per minute",
+            # A job queued by a test lands where no worker of another run looks.
+            "BROKER_KEY_PREFIX": f"test-{uuid.uuid4().hex}:",
         }
     )
     yield app
@@ -242,3 +254,156 @@ def stamp_a_newer_revision() -> None:
         connection.execute(
             text("UPDATE alembic_version SET version_num = :newer"), {"newer": NEWER_REVISION}
         )
+
+
+# --- e-mail and the job queue ---------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 60) -> None:
+    """Poll ``condition`` until it is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout} s")
+        time.sleep(0.05)
+
+
+@dataclass
+class Mailbox:
+    """An SMTP server's handler (aiosmtpd) that keeps every message it accepts.
+
+    ``hold_at = "RCPT"`` makes the next sender wait after RCPT TO, before it
+    sends the message; ``"DATA"`` after the whole message arrived and was kept,
+    before the server says so. Either way until ``release()``.
+    """
+
+    port: int = 0
+    messages: list[EmailMessage] = field(default_factory=list)
+    hold_at: str = ""
+    held: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+    async def hold(self) -> None:
+        self.hold_at = ""
+        self.held.set()
+        await asyncio.get_running_loop().run_in_executor(None, self.released.wait, 60)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if self.hold_at == "RCPT":
+            await self.hold()
+            return "451 4.3.0 Held by the test; the sender is gone"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        if self.hold_at == "DATA":
+            await self.hold()
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on a free port of 127.0.0.1, in this process."""
+    box = Mailbox(port=free_port())
+    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+    controller.start()
+    yield box
+    box.release()
+    controller.stop()
+
+
+# A Redis server for the job queue; the tests that need one fail, not skip, without it.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+INSTALL_REDIS = "apt-get install -y redis-server"
+
+
+@pytest.fixture
+def broker() -> Iterator[dict[str, str]]:
+    """The broker settings of one test: the shared Redis, under a prefix of its own."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.fail(f"No Redis answers at {REDIS_URL}. On Debian: {INSTALL_REDIS}", pytrace=False)
+    prefix = f"test-{uuid.uuid4().hex}:"
+    yield {"BROKER_URL": REDIS_URL, "BROKER_KEY_PREFIX": prefix}
+    leftovers = client.keys(f"{prefix}*")
+    if leftovers:
+        client.delete(*leftovers)
+    client.close()
+
+
+BIN = Path(sys.executable).parent
+CHAPTER = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Celery:
+    """A celery process the test started, and the file its output goes to."""
+
+    process: subprocess.Popen
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def kill(self) -> None:
+        """SIGKILL to every process of the worker (its own process group), then wait."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        wait_for(lambda: not alive(self.process.pid), "the end of the worker's children")
+
+
+def alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def celery_process(tmp_path) -> Iterator[Callable[..., Celery]]:
+    """Start ``celery -A blog.worker <args>`` with ``settings`` as FLASK_* variables.
+
+    Returns the process once it says it is ready; stops it (or kills it) after the test.
+    """
+    started: list[subprocess.Popen] = []
+
+    def start(settings: dict[str, object], *args: str, ready: str) -> Celery:
+        env = {**os.environ, **{f"FLASK_{name}": str(value) for name, value in settings.items()}}
+        log = tmp_path / f"celery-{uuid.uuid4().hex[:8]}.log"
+        with log.open("w") as output:
+            process = subprocess.Popen(
+                [BIN / "celery", "-A", "blog.worker", *args, "--loglevel", "INFO"],
+                cwd=CHAPTER,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, children included
+            )
+        started.append(process)
+        wait_for(lambda: ready in log.read_text() or process.poll() is not None, "celery start")
+        if process.poll() is not None:
+            pytest.fail(f"celery {args[0]} exited:\n{log.read_text()}")
+        return Celery(process, log)
+
+    yield start
+    for process in started:
+        process.terminate()
+    for process in started:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -72,7 +72,7 @@ def test_delete_expired_tokens_keeps_the_live_ones(app, client, flask_command, a
 
     result = flask_command("delete-expired-tokens")
     assert result.exit_code == 0, result.output
-    assert "Deleted 2 expired token(s)." in result.output
+    assert "Deleted 2 expired token(s) and 0 reset request(s)." in result.output
     with app.app_context():
         assert Session.scalars(select(Token.user_id)).all() == [ada.id]
     me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {login.json['token']}"})

@@ -56,18 +56,26 @@ def test_a_token_is_required_exactly_where_the_document_says(client, path, metho
         assert "401" in operation["responses"]
 
 
-def test_every_write_needs_a_token_except_registering_and_logging_in():
+def test_every_write_needs_a_token_except_registering_logging_in_and_resetting():
     public_writes = {
         (path, method)
         for path, method, operation in operations()
         if method in WRITES and not operation.get("security")
     }
-    assert public_writes == {("/api/users", "post"), ("/api/auth/login", "post")}
+    assert public_writes == {
+        ("/api/users", "post"),
+        ("/api/auth/login", "post"),
+        # A forgotten password: the client has no token, only the mail's.
+        ("/api/auth/forgot", "post"),
+        ("/api/auth/reset", "post"),
+    }
 
 
 # A body each operation accepts, so that the database is the first thing to fail.
 VALID_BODIES = {
     ("/api/auth/login", "post"): {"username": "ada", "password": PASSWORD},
+    ("/api/auth/forgot", "post"): {"email": "ada@example.com"},
+    ("/api/auth/reset", "post"): {"token": "a" * 43, "password": PASSWORD},
     ("/api/users", "post"): {"username": "ada", "email": "ada@example.com", "password": PASSWORD},
     ("/api/posts", "post"): {"title": "T", "body": "B"},
     ("/api/posts/{post_id}", "patch"): {"title": "T"},
@@ -97,7 +105,8 @@ def test_every_operation_answers_the_documented_503_when_the_database_is_down(
 
 def test_every_body_is_required_and_json():
     bodies = [op["requestBody"] for _, _, op in operations() if "requestBody" in op]
-    assert len(bodies) == 6  # register, log in, change the password, delete, write, edit
+    # register, log in, change the password, forgot it, reset it, delete, write, edit
+    assert len(bodies) == 8
     for body in bodies:
         assert body["required"] is True
         assert list(body["content"]) == ["application/json"]

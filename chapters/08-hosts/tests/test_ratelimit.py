@@ -173,4 +173,3 @@ def healthy(port: int) -> bool:
             return response.status == 200
     except OSError:
         return False
-

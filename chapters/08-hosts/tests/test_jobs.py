@@ -1,0 +1,223 @@
+"""The job queue for real: Redis, celery workers and celery beat as separate processes.
+
+Needs Redis at TEST_REDIS_URL (default redis://127.0.0.1:6379/0); without it
+these tests fail with the command that installs it. Each test has its own key
+prefix in Redis, so parallel runs never take each other's jobs.
+"""
+
+import os
+import signal
+import subprocess
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import func, insert, select, update
+
+from blog import create_app, migrate, reset
+from blog.auth import utcnow
+from blog.db import Session
+from blog.models import PasswordReset, Token
+from conftest import BIN, CHAPTER, REDIS_URL, wait_for
+
+pytestmark = pytest.mark.queue
+
+NEW_PASSWORD = "a new and long enough passphrase"
+# A worker that dies mid-job gives its job back after this many seconds.
+VISIBILITY_TIMEOUT = 2
+# The mail as the docs show it, the token aside: every run checks it is current.
+SHOWN = Path(__file__).resolve().parent / "reset-mail.txt"
+
+
+@pytest.fixture
+def settings(database_url, broker, mailbox) -> dict[str, object]:
+    """The settings the test's app and its celery processes share."""
+    return {
+        "SECRET_KEY": "a-test-secret-of-some-length",
+        "DATABASE_URL": database_url,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": mailbox.port,
+        "MAIL_TIMEOUT": 60,  # longer than any hold in these tests
+        "VISIBILITY_TIMEOUT": VISIBILITY_TIMEOUT,
+        "RATELIMIT_PER_CLIENT": "10000 per minute",
+        **broker,
+    }
+
+
+@pytest.fixture
+def app(settings):
+    """The web side: the same settings as the workers, the same database and queue."""
+    app = create_app({"TESTING": True, **settings})
+    migrate.upgrade(Session.get_bind())
+    yield app
+    Session.remove()
+    Session.get_bind().dispose()
+
+
+@pytest.fixture
+def start_worker(settings, celery_process):
+    def start(**overrides):
+        # As in production, a main process that takes jobs from Redis and a
+        # child that runs them (prefork); one child, so one job at a time.
+        worker_settings = {**settings, **overrides}
+        return celery_process(
+            worker_settings, "worker", "--concurrency", "1", *QUIET, ready=" ready."
+        )
+
+    return start
+
+
+# No chatter between workers: each test's worker is alone on its prefix.
+QUIET = ("--without-gossip", "--without-mingle", "--without-heartbeat")
+
+
+def token_of(message) -> str:
+    lines = message.get_content().splitlines()
+    return lines[lines.index("") + 1]
+
+
+def test_a_worker_mails_the_token_and_a_second_delivery_sends_nothing(
+    client, ada, mailbox, start_worker
+):
+    worker = start_worker()
+    answer = client.post("/api/auth/forgot", json={"email": "ada@example.com"})
+    assert answer.status_code == 202
+    wait_for(lambda: len(mailbox.messages) == 1, "the mail")
+    (message,) = mailbox.messages
+    token = token_of(message)
+    headers = "".join(f"{name}: {message[name]}\n" for name in ("From", "To", "Subject"))
+    body = message.get_content().replace("\r\n", "\n")  # SMTP sends CRLF line ends
+    shown = headers + "\n" + body.replace(token, "<token>")
+    assert shown == SHOWN.read_text(), f"{SHOWN} is out of date; the mail is now:\n{shown}"
+
+    # The same job again, as a redelivery would bring it.
+    (reset_id,) = Session.scalars(select(PasswordReset.id)).all()
+    reset.send_reset.delay(reset_id)
+    wait_for(lambda: worker.output().count("succeeded") == 2, "the second run", timeout=60)
+    assert len(mailbox.messages) == 1
+    done = client.post("/api/auth/reset", json={"token": token, "password": NEW_PASSWORD})
+    assert done.status_code == 204
+
+
+def test_a_worker_refuses_to_start_on_what_gunicorn_refuses(settings):
+    env = {**os.environ, **{f"FLASK_{name}": str(value) for name, value in settings.items()}}
+    env["FLASK_SECRET_KEY"] = "dev"
+    result = subprocess.run(
+        [BIN / "celery", "-A", "blog.worker", "worker", "--concurrency", "1", *QUIET],
+        cwd=CHAPTER,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,  # a hang guard: the refusal comes before any job is taken
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set to a string of at least 16 characters" in result.stderr
+
+
+def unacked(broker_prefix: str) -> list[tuple[bytes, float]]:
+    """The jobs workers took and have not acknowledged, with when each was taken."""
+    client = redis.Redis.from_url(REDIS_URL)
+    return client.zrange(f"{broker_prefix}unacked_index", 0, -1, withscores=True)
+
+
+def test_a_job_whose_worker_is_killed_runs_again_on_the_next_worker(
+    client, ada, mailbox, start_worker, settings, engine
+):
+    mailbox.hold_at = "RCPT"  # the first worker's SMTP conversation stops before the message
+    first = start_worker()
+    assert client.post("/api/auth/forgot", json={"email": "ada@example.com"}).status_code == 202
+    wait_for(mailbox.held.is_set, "the first worker's SMTP conversation")
+    first.kill()  # SIGKILL to the main process and its child: as when a host dies
+    mailbox.release()
+
+    # The job is not lost: Redis holds it as taken and not acknowledged. The
+    # killed worker's transaction was never committed: the row is still unsent.
+    (taken,) = unacked(settings["BROKER_KEY_PREFIX"])
+    with engine.connect() as connection:
+        assert connection.scalar(select(PasswordReset.sent_at)) is None
+    assert mailbox.messages == []
+
+    # Once VISIBILITY_TIMEOUT has passed since the job was taken, a worker that
+    # starts puts it back in the queue and runs it.
+    time.sleep(max(0.0, taken[1] + VISIBILITY_TIMEOUT - time.time()))
+    second = start_worker()
+    wait_for(lambda: len(mailbox.messages) == 1, f"the mail\n{second.output()}")
+    wait_for(lambda: unacked(settings["BROKER_KEY_PREFIX"]) == [], "the acknowledgement")
+    token = token_of(mailbox.messages[0])
+    done = client.post("/api/auth/reset", json={"token": token, "password": NEW_PASSWORD})
+    assert done.status_code == 204
+    login = {"username": "ada", "password": NEW_PASSWORD}
+    assert client.post("/api/auth/login", json=login).status_code == 200
+    assert len(mailbox.messages) == 1
+
+
+def test_a_worker_killed_after_the_mail_left_sends_a_second_and_only_it_works(
+    client, ada, mailbox, start_worker, settings
+):
+    mailbox.hold_at = "DATA"  # the server keeps the message; the worker never hears so
+    first = start_worker()
+    assert client.post("/api/auth/forgot", json={"email": "ada@example.com"}).status_code == 202
+    wait_for(mailbox.held.is_set, "the first worker's message")
+    first.kill()
+    mailbox.release()
+    (taken,) = unacked(settings["BROKER_KEY_PREFIX"])
+    time.sleep(max(0.0, taken[1] + VISIBILITY_TIMEOUT - time.time()))
+    second = start_worker()
+    wait_for(lambda: len(mailbox.messages) == 2, f"the second mail\n{second.output()}")
+    stale, fresh = (token_of(message) for message in mailbox.messages)
+    body = {"password": NEW_PASSWORD}
+    assert client.post("/api/auth/reset", json={"token": stale, **body}).status_code == 400
+    assert client.post("/api/auth/reset", json={"token": fresh, **body}).status_code == 204
+
+
+def test_beat_deletes_what_expired_and_keeps_the_rest(
+    client, ada, settings, celery_process, start_worker, engine, tmp_path
+):
+    now = utcnow()
+    client.post("/api/auth/login", json={"username": "ada", "password": ada.password})
+    with engine.begin() as connection:
+        expired_token = connection.scalar(select(func.min(Token.id)))
+        connection.execute(update(Token).where(Token.id == expired_token).values(expires_at=now))
+        for expires_at in (now, now + timedelta(hours=1)):
+            connection.execute(
+                insert(PasswordReset).values(user_id=ada.id, created_at=now, expires_at=expires_at)
+            )
+    start_worker()
+    schedule = str(tmp_path / "beat-schedule")
+    celery_process(
+        {**settings, "CLEANUP_INTERVAL": 1}, "beat", "--schedule", schedule, ready="beat: Starting"
+    )
+
+    def remaining():
+        with engine.connect() as connection:
+            tokens = connection.scalars(select(Token.expires_at)).all()
+            resets = connection.scalars(select(PasswordReset.expires_at)).all()
+        return tokens, resets
+
+    wait_for(lambda: all(len(rows) == 1 for rows in remaining()), "the cleanup")
+    tokens, resets = remaining()
+    assert tokens[0] > now and resets[0] > now
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux's /proc)."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def test_a_job_whose_pool_process_is_killed_runs_again_at_once(client, ada, mailbox, start_worker):
+    mailbox.hold_at = "RCPT"
+    # A visibility timeout of an hour: only the worker itself can give the job back in time.
+    worker = start_worker(VISIBILITY_TIMEOUT=3600)
+    assert client.post("/api/auth/forgot", json={"email": "ada@example.com"}).status_code == 202
+    wait_for(mailbox.held.is_set, "the SMTP conversation")
+    (child,) = children(worker.process.pid)
+    os.kill(child, signal.SIGKILL)  # the process running the job dies, as by the OOM killer
+    mailbox.release()
+    # The main process sees its child die, puts the job back, and a new child runs it.
+    wait_for(lambda: len(mailbox.messages) == 1, f"the mail\n{worker.output()}")
+    assert "WorkerLostError" in worker.output()
+    token = token_of(mailbox.messages[0])
+    done = client.post("/api/auth/reset", json={"token": token, "password": NEW_PASSWORD})
+    assert done.status_code == 204
