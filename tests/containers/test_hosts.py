@@ -100,7 +100,9 @@ def hosts(images, base) -> Iterator[Stack]:
     build(CHAPTER, built["production"], base, "production")
     balancer = official_or_stand_in(HAPROXY_IMAGE, HAPROXY_STAND_IN, LOCAL_HAPROXY, base)
     started = time.monotonic()
-    with compose_up(CHAPTER, PREFIX, built, {"HAPROXY_IMAGE": balancer}) as stack:
+    # Beat queues the cleanup every 2 s, so the test sees a job go through.
+    extra = {"HAPROXY_IMAGE": balancer, "FLASK_CLEANUP_INTERVAL": "2"}
+    with compose_up(CHAPTER, PREFIX, built, extra) as stack:
         wait_healthy(stack, HOSTS, started, limit=150)
         wait_for(stack, dict.fromkeys(HOSTS, "UP"), limit=30)
         MEASURED["08: compose up until every host is in rotation (s)"] = round(
@@ -139,6 +141,18 @@ def test_no_state_lives_in_a_host(hosts):
     assert call("POST", f"{third}/api/auth/logout", token=token)[0] == 204
     for host in (first, second, third):
         assert call("GET", f"{host}/api/auth/me", token=token)[0] == 401
+
+
+def test_beat_queues_the_cleanup_and_the_worker_runs_it(hosts):
+    worker = hosts.container("worker")
+    started = time.monotonic()
+    done = re.compile(r"Task blog\.cleanup\.delete_expired_task\[\S+\] succeeded")
+    while not done.search(logs := docker("logs", worker).stderr):
+        assert time.monotonic() - started < 60, (
+            logs + docker("logs", hosts.container("beat")).stderr
+        )
+        time.sleep(0.5)
+    assert "Sending due task" in docker("logs", hosts.container("beat")).stderr
 
 
 def failed_logins(urls: list[str], attempts: int) -> list[tuple[str, int]]:
