@@ -1,5 +1,8 @@
 """Fixtures: a Docker daemon, a Debian base image, chapter 07's images, its compose stack.
 
+Chapter 08's stack (several hosts behind HAProxy) is in test_hosts.py, from
+the same pieces: build(), official_or_stand_in(), compose_up().
+
 Everything is built for real. Cached between runs on the same machine: the
 daemon's data (images and build cache) and the base image. Environment:
 
@@ -22,6 +25,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,21 +171,25 @@ def build(context: Path, tag: str, base: str, target: str | None = None) -> None
     MEASURED[f"size {tag} (MB)"] = image_size_mb(tag)
 
 
+def official_or_stand_in(official: str, stand_in: Path, local: str, base: str) -> str:
+    """The registry's image when it is here or answers, else one built from Debian's package."""
+    if image_exists(official) or docker("pull", official, check=False).returncode == 0:
+        return official
+    build(stand_in, local, base)
+    return local
+
+
 @pytest.fixture(scope="session")
 def images(base) -> dict[str, str]:
     built = {"production": f"{PREFIX}:production", "development": f"{PREFIX}:development"}
     for target, tag in built.items():
         build(CHAPTER, tag, base, target)
-    if image_exists(POSTGRES_IMAGE) or docker("pull", POSTGRES_IMAGE, check=False).returncode == 0:
-        built["postgres"] = POSTGRES_IMAGE
-    else:  # no registry: Debian's PostgreSQL behind the official image's variables
-        build(POSTGRES_STAND_IN, LOCAL_POSTGRES, base)
-        built["postgres"] = LOCAL_POSTGRES
-    if image_exists(REDIS_IMAGE) or docker("pull", REDIS_IMAGE, check=False).returncode == 0:
-        built["redis"] = REDIS_IMAGE
-    else:  # no registry: Debian's redis-server, started as the official image starts it
-        build(REDIS_STAND_IN, LOCAL_REDIS, base)
-        built["redis"] = LOCAL_REDIS
+    # No registry: Debian's PostgreSQL behind the official image's variables,
+    # and Debian's redis-server, started as the official image starts it.
+    built["postgres"] = official_or_stand_in(
+        POSTGRES_IMAGE, POSTGRES_STAND_IN, LOCAL_POSTGRES, base
+    )
+    built["redis"] = official_or_stand_in(REDIS_IMAGE, REDIS_STAND_IN, LOCAL_REDIS, base)
     return built
 
 
@@ -191,16 +199,17 @@ class Stack:
     port: int
     compose: list[str]
     env: dict[str, str]
+    chapter: Path = CHAPTER
+
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        """A compose command on this stack, in its chapter's folder."""
+        return subprocess.run(
+            [*self.compose, *args], env=self.env, cwd=self.chapter, capture_output=True, text=True
+        )
 
     def container(self, service: str) -> str:
-        ids = subprocess.run(
-            [*self.compose, "ps", "--quiet", service],
-            env=self.env,
-            cwd=CHAPTER,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        ids = self.run("ps", "--quiet", service)
+        assert ids.returncode == 0, ids.stderr
         return ids.stdout.strip()
 
 
@@ -208,10 +217,22 @@ def health(container: str) -> str:
     return docker("inspect", "--format", "{{.State.Health.Status}}", container).stdout.strip()
 
 
-@pytest.fixture(scope="session")
-def stack(images) -> Iterator[Stack]:
-    """`compose up` of chapter 07's compose.yaml; everything removed at the end."""
-    compose = [*host.compose_command(), "--project-name", PREFIX, "--file", "compose.yaml"]
+def wait_healthy(stack: Stack, services: list[str], started: float, limit: float = 90) -> None:
+    """Poll Docker's health check of each service until it says healthy."""
+    for service in services:
+        container = stack.container(service)
+        while (status := health(container)) != "healthy":
+            assert status == "starting", stack.run("logs", "--no-color").stdout
+            assert time.monotonic() - started < limit, stack.run("logs").stdout
+            time.sleep(0.5)
+
+
+@contextmanager
+def compose_up(
+    chapter: Path, project: str, images: dict[str, str], extra_env: dict[str, str]
+) -> Iterator[Stack]:
+    """`compose up` of a chapter's compose.yaml; everything removed at the end."""
+    compose = [*host.compose_command(), "--project-name", project, "--file", "compose.yaml"]
     port = free_port()
     env = {
         **os.environ,
@@ -221,35 +242,33 @@ def stack(images) -> Iterator[Stack]:
         "BLOG_PORT": str(port),
         "FLASK_SECRET_KEY": secrets.token_hex(32),
         "POSTGRES_PASSWORD": secrets.token_hex(16),
+        **extra_env,
     }
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [*compose, *args], env=env, cwd=CHAPTER, capture_output=True, text=True
-        )
-
-    run("down", "--volumes", "--remove-orphans")  # leftovers of an interrupted run
-    started = time.monotonic()
-    up = run("up", "--detach")
-    stack = Stack(f"http://127.0.0.1:{port}", port, compose, env)
+    stack = Stack(f"http://127.0.0.1:{port}", port, compose, env, chapter)
+    stack.run("down", "--volumes", "--remove-orphans")  # leftovers of an interrupted run
+    up = stack.run("up", "--detach")
     try:
-        assert up.returncode == 0, up.stderr + run("logs", "--no-color").stdout
-        app = stack.container("app")
-        while (status := health(app)) != "healthy":
-            assert status == "starting", run("logs", "--no-color").stdout
-            assert time.monotonic() - started < 90, run("logs").stdout
-            time.sleep(0.5)
-        MEASURED["compose up to healthy (s)"] = round(time.monotonic() - started, 1)
+        assert up.returncode == 0, up.stderr + stack.run("logs", "--no-color").stdout
         yield stack
     finally:
-        down = run("down", "--volumes", "--remove-orphans")
+        down = stack.run("down", "--volumes", "--remove-orphans")
         assert down.returncode == 0, down.stderr
-        project = f"label=com.docker.compose.project={PREFIX}"
-        left = docker("ps", "--all", "--quiet", "--filter", project)
+        labelled = f"label=com.docker.compose.project={project}"
+        left = docker("ps", "--all", "--quiet", "--filter", labelled)
         assert not left.stdout.strip(), f"containers left behind: {left.stdout}"
         for kind in ("volume", "network"):
-            left = docker(kind, "ls", "--quiet", "--filter", f"name={PREFIX}")
+            left = docker(kind, "ls", "--quiet", "--filter", f"name={project}")
             assert not left.stdout.strip(), f"{kind}s left behind: {left.stdout}"
+
+
+@pytest.fixture(scope="session")
+def stack(images) -> Iterator[Stack]:
+    """Chapter 07's compose.yaml: one app container, PostgreSQL, Redis."""
+    started = time.monotonic()
+    with compose_up(CHAPTER, PREFIX, images, {}) as stack:
+        wait_healthy(stack, ["app"], started)
+        MEASURED["compose up to healthy (s)"] = round(time.monotonic() - started, 1)
+        yield stack
 
 
 def call(method: str, url: str, body: dict | None = None, token: str | None = None):
