@@ -284,6 +284,8 @@ def test_include_lines_are_expanded_with_their_indentation(tmp_path):
 # Names pages mention that are not in the code they talk about: the libraries' names,
 # mostly. Key: the name as written between backticks, value: where it comes from.
 NAMED_ELSEWHERE = {
+    "max_prepared_statements": "PgBouncer's setting, named where chapter 08 adds no pooler",
+    "prepare_threshold": "psycopg 3's connection setting, named where chapter 08 adds no pooler",
     "ProgrammingError": "the DB-API exception a closed sqlite3 connection raises",
     "_alembic_tmp_posts": "the copy Alembic's batch mode makes of posts on SQLite",
     "FLASK_DEBUG": "read by the flask command",
