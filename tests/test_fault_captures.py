@@ -49,6 +49,20 @@ def test_a_postgres_restart_answered_201_or_503_only():
     assert answered == created + unavailable and created > 0
 
 
+def test_a_killed_worker_lost_no_job_and_mailed_twice_only_what_it_held():
+    text = (CAPTURES / "worker-killed.md").read_text()
+    queued = int(re.search(r"reset requests queued: (\d+)", text).group(1))
+    held = number(text, "jobs taken and not acknowledged at the kill")
+    mailed = re.search(
+        r"addresses mailed: (\d+) of (\d+); once: (\d+), twice: (\d+), never: (\d+)", text
+    )
+    addresses, of, once, twice, never = map(int, mailed.groups())
+    assert addresses == of == queued and never == 0
+    assert once + twice == queued and twice <= held
+    worked = re.search(r"tokens that reset the password: (\d+), refused .*: (\d+)", text)
+    assert tuple(map(int, worked.groups())) == (queued, twice)
+
+
 def test_the_budget_adds_up():
     text = (CAPTURES / "db-budget.md").read_text()
     available = re.search(r"Available: max_connections (\d+) - \S+ (\d+) - \S+ (\d+) = (\d+)", text)

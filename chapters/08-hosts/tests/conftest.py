@@ -477,3 +477,20 @@ def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
     finally:
         server.ctl("-m", "immediate", "stop")
         shutil.rmtree(data)
+
+
+# A folder (the repository's captures/) where the tests named "captured" write
+# what they measured, for docs/chapters/08-hosts.md:
+#   CAPTURE_DIR=$PWD/captures python3 noxfile.py -s chapter-08-postgres -- -k captured
+CAPTURE_DIR = os.environ.get("CAPTURE_DIR")
+
+
+def keep(name: str, title: str, lines: list[str]) -> None:
+    """Write a capture: a comment on where it came from, then the lines as a text block."""
+    if not CAPTURE_DIR:
+        return
+    module = os.environ["PYTEST_CURRENT_TEST"].partition("::")[0]  # tests/test_....py
+    load = ", ".join(f"{average:.1f}" for average in os.getloadavg())
+    origin = f"<!-- {module}, {time.strftime('%Y-%m-%d')}, load average {load} -->"
+    block = "\n".join([origin, f'```text title="{title}"', *lines, "```"])
+    Path(CAPTURE_DIR, name).write_text(block + "\n")

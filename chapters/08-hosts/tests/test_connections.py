@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, make_url, select, text
@@ -22,22 +20,7 @@ from test_servers import serving
 from blog import create_app, migrate
 from blog.db import Base, Session
 from blog.models import Post
-from conftest import PASSWORD
-
-# A folder (the repository's captures/) where the tests marked below write what they
-# measured, for docs/chapters/08-hosts.md:
-#   CAPTURE_DIR=$PWD/captures python3 noxfile.py -s chapter-08-postgres -- -k captured
-CAPTURE_DIR = os.environ.get("CAPTURE_DIR")
-
-
-def keep(name: str, title: str, lines: list[str]) -> None:
-    """Write a capture: a comment on where it came from, then the lines as a text block."""
-    if not CAPTURE_DIR:
-        return
-    load = ", ".join(f"{average:.1f}" for average in os.getloadavg())
-    origin = f"<!-- tests/test_connections.py, {time.strftime('%Y-%m-%d')}, load average {load} -->"
-    block = "\n".join([origin, f'```text title="{title}"', *lines, "```"])
-    Path(CAPTURE_DIR, name).write_text(block + "\n")
+from conftest import PASSWORD, keep
 
 
 def test_the_budget_is_the_servers_own_arithmetic(flask_command, engine):
