@@ -14,6 +14,7 @@ import io
 import json
 import re
 import secrets
+import socket
 import threading
 import time
 import urllib.error
@@ -21,6 +22,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -189,6 +191,63 @@ def test_the_login_limit_holds_across_hosts(hosts):
     assert [status for _, status in spread] == one
     # Every host refused some: it counted attempts made on the others.
     assert {url for url, status in spread if status == 429} == set(urls)
+
+
+# The API's body limit (MAX_CONTENT_LENGTH), which haproxy.cfg repeats.
+LIMIT = 128 * 1024
+
+
+def raw_post(url: str, token: str, body: bytes, length: int) -> socket.socket:
+    """A POST of ``body`` to ``url``/api/posts that says it is ``length`` bytes long."""
+    parts = urlsplit(url)
+    connection = socket.create_connection((parts.hostname, parts.port), timeout=10)
+    head = (
+        f"POST /api/posts HTTP/1.1\r\nHost: blog\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    )
+    connection.sendall(head.encode() + body)
+    return connection
+
+
+def answer(connection: socket.socket) -> tuple[int, dict]:
+    """The status and JSON body of the one answer on ``connection``; then closes it."""
+    with connection, connection.makefile("rb") as reader:
+        status = int(reader.readline().split()[1])
+        headers = {}
+        while (line := reader.readline().strip()) != b"":
+            name, _, value = line.decode().partition(":")
+            headers[name.lower()] = value.strip()
+        return status, json.loads(reader.read(int(headers["content-length"])))
+
+
+def test_slow_clients_wait_in_the_balancer_not_in_a_host(hosts):
+    token = account(hosts.url)
+    # Twice as many clients as the hosts have sync workers (2 each), each
+    # sending all of a body at the limit but its last byte. Passed on, each
+    # would hold a worker until gunicorn's timeout (chapter 07 shows it).
+    slow = [raw_post(hosts.url, token, b"x" * (LIMIT - 1), LIMIT) for _ in range(4 * len(HOSTS))]
+    try:
+        time.sleep(1)
+        started = time.monotonic()
+        status, _ = call("GET", f"{hosts.url}/api/users")
+        waited = time.monotonic() - started
+    finally:
+        for connection in slow:
+            connection.close()
+    assert status == 200
+    # Held, it waits for the hosts to time the slow requests out (~9 s here).
+    assert waited < 3, f"the GET waited {waited:.1f} s behind the slow clients"
+
+
+def test_a_body_over_the_limit_gets_the_apps_413_from_the_balancer(hosts):
+    token = account(hosts.url)
+    host = f"http://{address(hosts.container(HOSTS[0]))}:8000"
+    # Refused on the length alone: not one byte of the body is sent.
+    refused = answer(raw_post(hosts.url, token, b"", LIMIT + 1))
+    assert refused[0] == 413
+    assert refused == answer(raw_post(host, token, b"x" * (LIMIT + 1), LIMIT + 1))
+    # At the limit, the whole body reaches a host (which refuses it as bad JSON).
+    assert answer(raw_post(hosts.url, token, b"x" * LIMIT, LIMIT))[0] == 400
 
 
 @dataclass

@@ -186,7 +186,7 @@ def test_captured_a_worker_killed_under_load_loses_no_job(
                 .where(PasswordReset.sent_at.is_(None))
             )
 
-    wait_for(lambda: unsent() == 0, f"every reset mailed\n{second.output()}")
+    wait_for(lambda: unsent() == 0, f"every reset mailed\n{second.output()}", timeout=30)
     done = time.monotonic()
     wait_for(lambda: unacked(settings["BROKER_KEY_PREFIX"]) == [], "the acknowledgements")
 
