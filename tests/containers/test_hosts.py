@@ -209,17 +209,6 @@ def raw_post(url: str, token: str, body: bytes, length: int) -> socket.socket:
     return connection
 
 
-def answer(connection: socket.socket) -> tuple[int, dict]:
-    """The status and JSON body of the one answer on ``connection``; then closes it."""
-    with connection, connection.makefile("rb") as reader:
-        status = int(reader.readline().split()[1])
-        headers = {}
-        while (line := reader.readline().strip()) != b"":
-            name, _, value = line.decode().partition(":")
-            headers[name.lower()] = value.strip()
-        return status, json.loads(reader.read(int(headers["content-length"])))
-
-
 def test_slow_clients_wait_in_the_balancer_not_in_a_host(hosts):
     token = account(hosts.url)
     # Twice as many clients as the hosts have sync workers (2 each), each
@@ -237,6 +226,17 @@ def test_slow_clients_wait_in_the_balancer_not_in_a_host(hosts):
     assert status == 200
     # Held, it waits for the hosts to time the slow requests out (~9 s here).
     assert waited < 3, f"the GET waited {waited:.1f} s behind the slow clients"
+
+
+def answer(connection: socket.socket) -> tuple[int, dict]:
+    """The status and JSON body of the one answer on ``connection``; then closes it."""
+    with connection, connection.makefile("rb") as reader:
+        status = int(reader.readline().split()[1])
+        headers = {}
+        while (line := reader.readline().strip()) != b"":
+            name, _, value = line.decode().partition(":")
+            headers[name.lower()] = value.strip()
+        return status, json.loads(reader.read(int(headers["content-length"])))
 
 
 def test_a_body_over_the_limit_gets_the_apps_413_from_the_balancer(hosts):
