@@ -383,42 +383,42 @@ def jobs_compare(session: nox.Session) -> None:
 
 
 # `python3 noxfile.py` alone runs the default sessions a few at a time (tools/parallel.py),
-# longest first: the order of the sessions' times in the parallel run of 2026-12-07
-# (captures/ci-runs.md). Sessions not listed start after these.
+# longest first: the order of the sessions' times in the quiet parallel run of
+# 2026-12-07, 12:47 UTC (captures/ci-runs.md; browser from the run before, as it
+# failed early in that one). Sessions not listed start after these.
 # The benchmark runs last, alone, so that no other session competes with what it measures.
 LONGEST_FIRST = [
-    "proofs",  # 1,305 s
-    # Chapter 08 is chapter 07 and more: not yet timed in a full run, so placed first.
-    "chapter-08-postgres",
-    "chapter-08-lowest",
-    "containers",  # 95 s with chapter 07 alone; chapter 08's stack adds more
-    "repo",  # 439 s
-    "chapter-07-lowest",  # 419 s
-    "chapter-07-postgres",  # 376 s
-    "chapter-06-postgres",  # 364 s
-    "chapter-06-lowest",  # 352 s
-    "chapter-05-postgres",  # 288 s
-    "pitfalls",  # 252 s
-    "browser",  # 230 s
-    "chapter-05",  # 213 s
-    "chapter-05-lowest",  # 200 s
-    "chapter-07",  # 182 s
-    "chapter-08",
-    "chapter-04-postgres",  # 159 s
-    "chapter-06",  # 147 s
-    "chapter-04-lowest",  # 120 s
-    "schemathesis-06",  # 111 s
-    "chapter-02",  # 68 s
-    "chapter-04",  # 66 s
-    "chapter-03",  # 53 s
-    "chapter-02-postgres",  # 53 s
-    "chapter-03-postgres",  # 49 s
-    "chapter-02-lowest",  # 47 s
-    "chapter-03-lowest",  # 40 s
-    "chapter-01",  # 17 s
-    "chapter-01-lowest",  # 14 s
-    "docs",  # 12 s
-    "lint",  # 2 s
+    "proofs",  # 971 s
+    "chapter-08-postgres",  # 447 s
+    "chapter-08-lowest",  # 439 s
+    "repo",  # 374 s
+    "chapter-08",  # 310 s
+    "containers",  # 288 s
+    "chapter-07-postgres",  # 280 s
+    "chapter-07",  # 252 s
+    "chapter-07-lowest",  # 235 s
+    "browser",  # 156 s
+    "pitfalls",  # 153 s
+    "chapter-06-postgres",  # 99 s
+    "chapter-06-lowest",  # 92 s
+    "chapter-05-postgres",  # 77 s
+    "chapter-05-lowest",  # 66 s
+    "chapter-06",  # 63 s
+    "chapter-05",  # 48 s
+    "chapter-04-postgres",  # 40 s
+    "schemathesis-06",  # 31 s
+    "chapter-04-lowest",  # 30 s
+    "chapter-02-lowest",  # 26 s
+    "chapter-03-lowest",  # 26 s
+    "chapter-02-postgres",  # 25 s
+    "chapter-03-postgres",  # 25 s
+    "chapter-04",  # 24 s
+    "chapter-02",  # 19 s
+    "chapter-03",  # 17 s
+    "chapter-01-lowest",  # 7 s
+    "chapter-01",  # 6 s
+    "docs",  # 6 s
+    "lint",  # 1 s
 ]
 ALONE = ["bench-quick"]
 
