@@ -35,15 +35,15 @@ COMPARISONS = [
     ("PostgreSQL instead of SQLite, writes, (f) against (e)", "f/write", "e/write"),
     ("FastAPI under uvicorn, reads, (g) against (d)", "g/read", "d/read"),
     ("FastAPI under uvicorn, writes, (g) against (d)", "g/write", "d/write"),
-    ("chapter 05's page of users, reads, (h) against (d)", "h/read", "d/read"),
-    ("chapter 05's write with a token, writes, (h) against (d)", "h/write", "d/write"),
+    ("the service's page of users, reads, (h) against (d)", "h/read", "d/read"),
+    ("the service's write with a token, writes, (h) against (d)", "h/write", "d/write"),
     (
         "checking the token, (h) `GET /api/auth/me` against `GET /api/users/1`",
         "h/me",
         "h/user",
     ),
 ]
-# The tables' endpoints; any other (chapter 05's reads of one user) has a table of its own.
+# The tables' endpoints; any other (the service's reads of one user) has a table of its own.
 MAIN_ENDPOINTS = ("read", "write")
 # The bars' colour: dark enough for the white value label written on each bar.
 BAR_COLOUR = "#3949ab"
@@ -267,7 +267,7 @@ def render(runs: list[dict]) -> str:
     other_lines = []
     if others:
         other_lines = [
-            "**One user**, read by chapter 05 without a token and with one (the same user; "
+            "**One user**, read by the service without a token and with one (the same user; "
             "`/api/auth/me` adds the e-mail address its owner may see):",
             "",
             *table(others),
