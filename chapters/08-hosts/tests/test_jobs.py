@@ -154,7 +154,7 @@ def test_a_job_whose_worker_is_killed_runs_again_on_the_next_worker(
     assert len(mailbox.messages) == 1
 
 
-# Reset requests in the queue when the worker dies: enough that it dies mid-run.
+# Reset requests queued before the first worker starts: enough that it dies with work left.
 QUEUED = 30
 
 
