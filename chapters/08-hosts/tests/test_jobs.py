@@ -79,6 +79,18 @@ def token_of(message) -> str:
     return lines[lines.index("") + 1]
 
 
+def unsent(engine) -> int:
+    """Reset requests whose mail is not committed as sent.
+
+    The SMTP server has a message before the worker commits: a test that
+    uses a token waits until this is 0, or the token may not exist yet.
+    """
+    with engine.connect() as connection:
+        return connection.scalar(
+            select(func.count()).select_from(PasswordReset).where(PasswordReset.sent_at.is_(None))
+        )
+
+
 def test_a_worker_mails_the_token_and_a_second_delivery_sends_nothing(
     client, ada, mailbox, start_worker
 ):
@@ -178,15 +190,7 @@ def test_captured_a_worker_killed_under_load_loses_no_job(
     second = start_worker()
     restarted = time.monotonic()
 
-    def unsent() -> int:
-        with engine.connect() as connection:
-            return connection.scalar(
-                select(func.count())
-                .select_from(PasswordReset)
-                .where(PasswordReset.sent_at.is_(None))
-            )
-
-    wait_for(lambda: unsent() == 0, f"every reset mailed\n{second.output()}", timeout=30)
+    wait_for(lambda: unsent(engine) == 0, f"every reset mailed\n{second.output()}", timeout=30)
     done = time.monotonic()
     wait_for(lambda: unacked(settings["BROKER_KEY_PREFIX"]) == [], "the acknowledgements")
 
@@ -225,7 +229,7 @@ def test_captured_a_worker_killed_under_load_loses_no_job(
 
 
 def test_a_worker_killed_after_the_mail_left_sends_a_second_and_only_it_works(
-    client, ada, mailbox, start_worker, settings
+    client, ada, mailbox, start_worker, settings, engine
 ):
     mailbox.hold_at = "DATA"  # the server keeps the message; the worker never hears so
     first = start_worker()
@@ -237,10 +241,23 @@ def test_a_worker_killed_after_the_mail_left_sends_a_second_and_only_it_works(
     time.sleep(max(0.0, taken[1] + VISIBILITY_TIMEOUT - time.time()))
     second = start_worker()
     wait_for(lambda: len(mailbox.messages) == 2, f"the second mail\n{second.output()}")
+    wait_for(lambda: unsent(engine) == 0, "the second worker's commit")
     stale, fresh = (token_of(message) for message in mailbox.messages)
     body = {"password": NEW_PASSWORD}
     assert client.post("/api/auth/reset", json={"token": stale, **body}).status_code == 400
     assert client.post("/api/auth/reset", json={"token": fresh, **body}).status_code == 204
+
+
+def test_a_token_works_once_its_job_has_committed(client, ada, mailbox, start_worker, engine):
+    mailbox.hold_at = "DATA"  # the message is in; the worker waits for the server's answer
+    start_worker()
+    assert client.post("/api/auth/forgot", json={"email": "ada@example.com"}).status_code == 202
+    wait_for(mailbox.held.is_set, "the message")
+    body = {"token": token_of(mailbox.messages[0]), "password": NEW_PASSWORD}
+    assert client.post("/api/auth/reset", json=body).status_code == 400  # not committed yet
+    mailbox.release()
+    wait_for(lambda: unsent(engine) == 0, "the worker's commit")
+    assert client.post("/api/auth/reset", json=body).status_code == 204
 
 
 def test_beat_deletes_what_expired_and_keeps_the_rest(
@@ -277,7 +294,9 @@ def children(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def test_a_job_whose_pool_process_is_killed_runs_again_at_once(client, ada, mailbox, start_worker):
+def test_a_job_whose_pool_process_is_killed_runs_again_at_once(
+    client, ada, mailbox, start_worker, engine
+):
     mailbox.hold_at = "RCPT"
     # A visibility timeout of an hour: only the worker itself can give the job back in time.
     worker = start_worker(VISIBILITY_TIMEOUT=3600)
@@ -289,6 +308,7 @@ def test_a_job_whose_pool_process_is_killed_runs_again_at_once(client, ada, mail
     # The main process sees its child die, puts the job back, and a new child runs it.
     wait_for(lambda: len(mailbox.messages) == 1, f"the mail\n{worker.output()}")
     assert "WorkerLostError" in worker.output()
+    wait_for(lambda: unsent(engine) == 0, "the new child's commit")
     token = token_of(mailbox.messages[0])
     done = client.post("/api/auth/reset", json={"token": token, "password": NEW_PASSWORD})
     assert done.status_code == 204
