@@ -18,7 +18,7 @@ LATE_ACK = os.environ.get("JOBS_LATE_ACK", "1") == "1"
 def create_app(prefix: str, queue: str, timeout: int, broker: str, late: bool = True) -> Celery:
     app = Celery("jobsbench", broker=broker)
     app.conf.update(
-        task_acks_late=late,  # acknowledge after the job, not when it is received
+        task_acks_late=late,  # acknowledge after the job, not as it starts
         task_reject_on_worker_lost=late,  # a job whose process died goes back to the queue
         worker_prefetch_multiplier=1,  # one job reserved beyond the running one at most
         task_default_queue=queue,

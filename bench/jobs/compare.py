@@ -119,7 +119,7 @@ class CeleryRabbit(CeleryRedis):
 
 
 class CeleryRedisEarly(CeleryRedis):
-    """Celery's defaults: a job is acknowledged when the worker receives it."""
+    """Celery's defaults: a job is acknowledged as a pool process takes it, before it runs."""
 
     late_ack = False
     settings = (
@@ -184,7 +184,8 @@ class RQFork(Library):
     name = "rq"
     settings = (
         "Retry(max=1) on the job; --job-monitoring-interval 10 (a started job's entry "
-        "lives 60 s past its last heartbeat), --maintenance-interval 1, --worker-ttl 16"
+        "lives 70 s, the interval + 60, past its last heartbeat), --maintenance-interval 1, "
+        "--worker-ttl 16"
     )
     worker_class = "rq.worker.Worker"
 

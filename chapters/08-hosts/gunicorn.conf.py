@@ -170,9 +170,11 @@ graceful_timeout = 10
 def on_reload(server) -> None:
     """On SIGHUP, run the start check against the code now on disk, before any new worker.
 
-    gunicorn starts the new workers first and stops the old ones after. A new
-    worker that refuses to start (a migration not run yet) halts the master, and
-    the old workers with it. Here a refusal keeps the old workers serving instead.
+    gunicorn forks the new workers, then stops the old ones without waiting for
+    the new ones to be ready. With a migration not run yet, the new workers
+    would serve the new code unready (BLOG_SERVER_CHECKED), and a worker that
+    refused to start would halt the master. Here a refusal keeps the old
+    workers serving the old code instead.
     """
     problem = start_check()
     if problem:

@@ -35,8 +35,9 @@ def init_app(app: Flask) -> Celery:
         # run twice, and each one must be safe to repeat (blog/reset.py).
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        # A worker takes one job at a time: none wait, unstarted, on a worker
-        # that is busy (or about to die).
+        # A worker reserves one job per pool process (one process per core
+        # unless --concurrency says otherwise): none wait, unstarted, on a
+        # worker that is busy (or about to die).
         worker_prefetch_multiplier=1,
         task_ignore_result=True,  # nobody waits for a result: no result backend
         beat_schedule={
