@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from blog import reset
+from blog import cleanup, reset
 from blog.auth import utcnow
 from blog.db import Session
 from blog.models import PasswordReset
@@ -149,13 +149,20 @@ def test_forgot_and_reset_are_rate_limited(app, client, ada, queued):
         assert statuses == [status, status, 429], path
 
 
-def test_with_the_queue_down_forgot_still_answers_202(app, client, ada, count_rows, rows):
+def test_with_the_queue_down_forgot_still_answers_202(
+    app, client, ada, count_rows, rows, caplog
+):
     # Nothing listens on this port: sending the job fails at once.
     app.extensions["celery"].conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
     answer = client.post("/api/auth/forgot", json={"email": "ada@example.com"})
     assert (answer.status_code, answer.json) == (202, {"message": reset.ON_ITS_WAY})
-    # The request stays unsent; it expires, and the cleanup deletes it.
+    assert "Could not queue password reset" in caplog.text
+    # The request stays unsent; once it expires, the cleanup deletes it.
     assert count_rows() == rows(users=1, tokens=1, password_resets=1)
+    with app.app_context():
+        Session.execute(update(PasswordReset).values(expires_at=utcnow()))
+        assert cleanup.delete_expired() == (0, 1)
+    assert count_rows() == rows(users=1, tokens=1)
 
 
 def test_a_job_runs_in_an_app_context_and_removes_its_session(app, client, ada, queued, mailbox):
