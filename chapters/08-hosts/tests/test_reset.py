@@ -149,9 +149,7 @@ def test_forgot_and_reset_are_rate_limited(app, client, ada, queued):
         assert statuses == [status, status, 429], path
 
 
-def test_with_the_queue_down_forgot_still_answers_202(
-    app, client, ada, count_rows, rows, caplog
-):
+def test_with_the_queue_down_forgot_still_answers_202(app, client, ada, count_rows, rows, caplog):
     # Nothing listens on this port: sending the job fails at once.
     app.extensions["celery"].conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
     answer = client.post("/api/auth/forgot", json={"email": "ada@example.com"})
