@@ -69,7 +69,9 @@ def test_a_secret_is_named_never_shown(monkeypatch):
     # Any string is a key, so only a test_config can give it a value that fails.
     with pytest.raises(config.SettingsError) as refused:
         create_app({"SECRET_KEY": 1234567890123456})
-    assert refused.value.problems == ["SECRET_KEY (FLASK_SECRET_KEY): Input should be a valid string."]
+    assert refused.value.problems == [
+        "SECRET_KEY (FLASK_SECRET_KEY): Input should be a valid string."
+    ]
 
 
 def test_values_arrive_as_their_types(monkeypatch, tmp_path):
