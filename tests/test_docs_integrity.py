@@ -285,6 +285,9 @@ def test_include_lines_are_expanded_with_their_indentation(tmp_path):
 # mostly. Key: the name as written between backticks, value: where it comes from.
 NAMED_ELSEWHERE = {
     "max_prepared_statements": "PgBouncer's setting, named where chapter 08 adds no pooler",
+    "pg_use_reserved_connections": "PostgreSQL 16's role for reserved_connections",
+    "unacked_restore_interval": "kombu's Redis transport option",
+    "unacked_restore_throttle": "kombu's Redis transport option",
     "prepare_threshold": "psycopg 3's connection setting, named where chapter 08 adds no pooler",
     "ProgrammingError": "the DB-API exception a closed sqlite3 connection raises",
     "_alembic_tmp_posts": "the copy Alembic's batch mode makes of posts on SQLite",
