@@ -118,6 +118,9 @@ class Settings(BaseModel):
     VISIBILITY_TIMEOUT: Count = Field(60 * 60, gt=0)
     # Seconds between two runs of the cleanup of expired tokens (celery beat).
     CLEANUP_INTERVAL: float = Field(60 * 60, gt=0)
+    # Seconds after which a reset request still unsent is queued again (celery
+    # beat checks this often): its job may never have reached a worker.
+    RESEND_INTERVAL: float = Field(60, gt=0)
     # The SMTP server the mail goes through, and the sender's address. The
     # timeout bounds how long a job waits for a server that stopped answering.
     MAIL_SERVER: str = "localhost"

@@ -44,7 +44,11 @@ def init_app(app: Flask) -> Celery:
             "delete-expired": {
                 "task": "blog.cleanup.delete_expired_task",
                 "schedule": app.config["CLEANUP_INTERVAL"],
-            }
+            },
+            "resend-unsent": {
+                "task": "blog.reset.resend_unsent_task",
+                "schedule": app.config["RESEND_INTERVAL"],
+            },
         },
     )
     celery.set_default()  # the app that @shared_task jobs are sent with

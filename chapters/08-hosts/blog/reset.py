@@ -43,7 +43,7 @@ def forgot(data: schemas.ForgotPassword) -> tuple[dict[str, str], int]:
             send_reset.delay(reset.id)
         except QueueUnavailable:
             # Still 202, or the answer would tell which addresses have an
-            # account. The row expires unsent; the cleanup deletes it.
+            # account. The row stays unsent: resend_unsent() queues it again.
             current_app.logger.exception("Could not queue password reset %d", reset.id)
     return {"message": ON_ITS_WAY}, 202
 
@@ -82,6 +82,36 @@ def send_reset(reset_id: int) -> None:
         "If you did not ask, ignore this mail.\n",
     )
     Session.commit()
+
+
+def resend_unsent() -> int:
+    """Queue a job again for every reset request unsent after RESEND_INTERVAL.
+
+    The row, not the queue, says what is still to do: a job that never reached
+    the queue (Redis down) or never reached a worker (lost between the broker
+    and a worker that died) is queued again. A job still waiting in the queue
+    is queued twice; send_reset() mails once anyway.
+    """
+    now = utcnow()
+    waited = timedelta(seconds=current_app.config["RESEND_INTERVAL"])
+    unsent = Session.scalars(
+        select(PasswordReset.id).where(
+            PasswordReset.sent_at.is_(None),
+            PasswordReset.expires_at > now,
+            PasswordReset.created_at <= now - waited,
+        )
+    ).all()
+    Session.rollback()  # no transaction held while Redis is asked
+    for reset_id in unsent:
+        send_reset.delay(reset_id)
+    return len(unsent)
+
+
+@shared_task
+def resend_unsent_task() -> None:
+    """What celery beat runs every RESEND_INTERVAL seconds (blog/jobs.py)."""
+    if queued := resend_unsent():
+        current_app.logger.warning("Queued %d unsent reset requests again", queued)
 
 
 INVALID = "The reset token is not valid: unknown, used or expired. Ask for a new one."

@@ -163,6 +163,31 @@ def test_with_the_queue_down_forgot_still_answers_202(app, client, ada, count_ro
     assert count_rows() == rows(users=1, tokens=1)
 
 
+def test_a_request_still_unsent_after_the_interval_is_queued_again(
+    app, client, ada, queued, engine
+):
+    app.config.update(RESEND_INTERVAL=60)
+    for _ in range(4):
+        client.post("/api/auth/forgot", json={"email": "ada@example.com"})
+    lost, fresh, sent, expired = queued
+    now = utcnow()
+    old = now - timedelta(seconds=61)
+    with engine.begin() as connection:
+        changes = {
+            lost: {"created_at": old},  # its job never reached a worker
+            sent: {"created_at": old, "sent_at": old},
+            expired: {"created_at": old, "expires_at": now},
+        }
+        for reset_id, values in changes.items():
+            connection.execute(
+                update(PasswordReset).where(PasswordReset.id == reset_id).values(**values)
+            )
+    queued.clear()
+    with app.app_context():
+        assert reset.resend_unsent() == 1
+    assert queued == [lost]
+
+
 def test_a_job_runs_in_an_app_context_and_removes_its_session(app, client, ada, queued, mailbox):
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=mailbox.port)
     client.post("/api/auth/forgot", json={"email": "ada@example.com"})
