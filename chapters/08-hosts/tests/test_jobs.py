@@ -71,6 +71,18 @@ def start_worker(settings, celery_process):
     return start
 
 
+@pytest.fixture
+def start_beat(settings, celery_process, tmp_path):
+    def start(**overrides):
+        # One beat, as in production, with its schedule file in the test's folder.
+        schedule = str(tmp_path / "beat-schedule")
+        return celery_process(
+            {**settings, **overrides}, "beat", "--schedule", schedule, ready="beat: Starting"
+        )
+
+    return start
+
+
 # No chatter between workers: each test's worker is alone on its prefix.
 QUIET = ("--without-gossip", "--without-mingle", "--without-heartbeat")
 
@@ -168,7 +180,7 @@ def test_a_job_whose_worker_is_killed_runs_again_on_the_next_worker(
 
 
 def test_a_job_lost_between_redis_and_a_worker_is_queued_again(
-    client, ada, mailbox, start_worker, settings, engine, celery_process, tmp_path
+    client, ada, mailbox, start_worker, start_beat, settings, engine
 ):
     assert client.post("/api/auth/forgot", json={"email": "ada@example.com"}).status_code == 202
     # What a worker killed just after it popped the job leaves behind: the job
@@ -179,8 +191,7 @@ def test_a_job_lost_between_redis_and_a_worker_is_queued_again(
     assert unacked(prefix) == []
     resend = {"RESEND_INTERVAL": 1}
     start_worker(**resend)
-    schedule = str(tmp_path / "beat-schedule")
-    celery_process({**settings, **resend}, "beat", "--schedule", schedule, ready="beat: Starting")
+    start_beat(**resend)
     wait_for(lambda: unsent(engine) == 0, "the lost job's mail, from the resend sweep")
     assert len(mailbox.messages) == 1
 
@@ -190,7 +201,7 @@ QUEUED = 30
 
 
 def test_captured_a_worker_killed_under_load_loses_no_job(
-    client, register, mailbox, start_worker, settings, engine, celery_process, tmp_path
+    client, register, mailbox, start_worker, start_beat, settings, engine
 ):
     addresses = [f"user{n}@example.com" for n in range(QUEUED)]
     for n, address in enumerate(addresses):
@@ -210,8 +221,7 @@ def test_captured_a_worker_killed_under_load_loses_no_job(
     # is in neither list: only the resend sweep, from beat, queues it again.
     resend = {"RESEND_INTERVAL": 1}
     second = start_worker(**resend)
-    schedule = str(tmp_path / "beat-schedule")
-    celery_process({**settings, **resend}, "beat", "--schedule", schedule, ready="beat: Starting")
+    start_beat(**resend)
     restarted = time.monotonic()
 
     wait_for(lambda: unsent(engine) == 0, f"every reset mailed\n{second.output()}", timeout=30)
@@ -287,7 +297,7 @@ def test_a_token_works_once_its_job_has_committed(client, ada, mailbox, start_wo
 
 
 def test_beat_deletes_what_expired_and_keeps_the_rest(
-    client, ada, settings, celery_process, start_worker, engine, tmp_path
+    client, ada, start_worker, start_beat, engine
 ):
     now = utcnow()
     client.post("/api/auth/login", json={"username": "ada", "password": ada.password})
@@ -299,10 +309,7 @@ def test_beat_deletes_what_expired_and_keeps_the_rest(
                 insert(PasswordReset).values(user_id=ada.id, created_at=now, expires_at=expires_at)
             )
     start_worker()
-    schedule = str(tmp_path / "beat-schedule")
-    celery_process(
-        {**settings, "CLEANUP_INTERVAL": 1}, "beat", "--schedule", schedule, ready="beat: Starting"
-    )
+    start_beat(CLEANUP_INTERVAL=1)
 
     def remaining():
         with engine.connect() as connection:
