@@ -242,10 +242,11 @@ def answer(connection: socket.socket) -> tuple[int, dict]:
 def test_a_body_over_the_limit_gets_the_apps_413_from_the_balancer(hosts):
     token = account(hosts.url)
     host = f"http://{address(hosts.container(HOSTS[0]))}:8000"
-    # Refused on the length alone: not one byte of the body is sent.
+    # Refused on the length alone, by the balancer as by a host: not one byte
+    # of the body is sent (a host may close before a body arrives whole).
     refused = answer(raw_post(hosts.url, token, b"", LIMIT + 1))
     assert refused[0] == 413
-    assert refused == answer(raw_post(host, token, b"x" * (LIMIT + 1), LIMIT + 1))
+    assert refused == answer(raw_post(host, token, b"", LIMIT + 1))
     # At the limit, the whole body reaches a host (which refuses it as bad JSON).
     assert answer(raw_post(hosts.url, token, b"x" * LIMIT, LIMIT))[0] == 400
 
