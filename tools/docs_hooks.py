@@ -676,11 +676,13 @@ def versions_all(root: Path = ROOT) -> str:
     docs = ", ".join(f"{n} {v}" for n, v in read_pins(root, "requirements/docs.txt").values())
     return (
         f'??? info "Tested with {headline} · Python {tested_python(root)}"\n\n'
-        "    The chapter sessions (`nox -s chapter-03`, `chapter-03-postgres`, ...), the\n"
-        "    pitfalls, the proofs and the benchmark install these pins from\n"
+        "    The chapter sessions (`nox -s chapter-03` on SQLite, `chapter-03-postgres`),\n"
+        "    the pitfalls, the proofs and the benchmark install these pins from\n"
         "    `constraints.txt`. The `chapter-NN-lowest` sessions run each\n"
         "    chapter's tests again without them, at the lowest version of each range its\n"
-        "    `pyproject.toml` accepts. The site is built with the pins of\n"
+        "    `pyproject.toml` accepts, on PostgreSQL from chapter 02 on. The default run\n"
+        "    has `chapter-NN` and `chapter-NN-lowest`: each suite once per database.\n"
+        "    The site is built with the pins of\n"
         f"    `requirements/docs.txt`: {docs}.\n\n"
         "    | package | pinned version |\n"
         "    | --- | --- |\n"
@@ -734,12 +736,14 @@ def versions_chapter(chapter: str, root: Path = ROOT) -> str:
     headline = [f"{table[k][0]} {pins[k][1]}" for k in HEADLINE if k in table and k in pins]
     python = project.get("requires-python", "any")
     number = chapter[:2]
+    extras = project.get("optional-dependencies", {})
+    lowest_where = " (on PostgreSQL)" if "postgres" in extras else ""
     return (
         f'??? info "Tested with {" · ".join(headline)} · Python {tested_python(root)}"\n\n'
         f"    What `chapters/{chapter}/pyproject.toml` accepts, and the version pinned in\n"
         f"    the repository's `constraints.txt`, which `nox -s chapter-{number}` installs.\n"
         f"    `nox -s chapter-{number}-lowest` runs the same tests without the pins, at the\n"
-        "    lowest version of each accepted range.\n\n"
+        f"    lowest version of each accepted range{lowest_where}.\n\n"
         "    | package | pinned | accepted | needed |\n"
         "    | --- | --- | --- | --- |\n"
         f"{rows}\n\n"

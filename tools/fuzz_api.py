@@ -35,7 +35,6 @@ SERVE = """
 import sys
 from blog import auth, create_app
 auth.PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
-auth.DUMMY_HASH = auth.hash_password("dummy")
 create_app().run(port=int(sys.argv[1]))
 """
 

@@ -45,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -469,19 +470,25 @@ def _run_all(
             print("\n".join(problems))
             return 1
         results = pool.map(
-            lambda job: prove(
-                job[1][0], paths[job[1][0]], job[1][1], workdir, job[0], server, pytest
+            lambda job: timed(
+                prove, job[1][0], paths[job[1][0]], job[1][1], workdir, job[0], server, pytest
             ),
             enumerate(jobs_list),
         )
-        for (number, mutation), survivors in zip(jobs_list, results, strict=True):
+        for (number, mutation), (survivors, seconds) in zip(jobs_list, results, strict=True):
             if survivors:
                 problems.append(f"{number}: {mutation.fix}: still passing: {survivors}")
                 print(f"SURVIVED  {number}  {mutation.fix}  (passing: {', '.join(survivors)})")
             else:
-                print(f"proven    {number}  {mutation.fix}")
+                print(f"proven    {number}  {mutation.fix}  ({seconds:.1f} s)")
     print(f"{len(jobs_list) - len(problems)} of {len(jobs_list)} removals caught by their tests.")
     return 1 if problems else 0
+
+
+def timed(function, *args):
+    """``function(*args)`` and the seconds it took."""
+    start = time.monotonic()
+    return function(*args), time.monotonic() - start
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,6 @@ from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Engine, create_engine, func, make_url, select, text
-from werkzeug.security import generate_password_hash
 
 from blog import auth, create_app, migrate
 from blog.db import Base, Session
@@ -134,7 +133,6 @@ def flask_command(app: Flask, runner: FlaskCliRunner) -> Callable[..., Result]:
 
 
 CHEAP_HASH_METHOD = "scrypt:1024:8:1"
-CHEAP_DUMMY_HASH = generate_password_hash("dummy", method=CHEAP_HASH_METHOD)
 
 
 @pytest.fixture(autouse=True)
@@ -148,7 +146,6 @@ def fast_password_hashing(request, monkeypatch) -> None:
     if request.node.get_closest_marker("real_password_hashing"):
         return
     monkeypatch.setattr(auth, "PASSWORD_HASH_METHOD", CHEAP_HASH_METHOD)
-    monkeypatch.setattr(auth, "DUMMY_HASH", CHEAP_DUMMY_HASH)
 
 
 @dataclass

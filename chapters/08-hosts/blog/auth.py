@@ -39,11 +39,6 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=PASSWORD_HASH_METHOD)
 
 
-# Checked when the username is unknown, so that a wrong name costs the same
-# time as a wrong password and the answer gives away nothing.
-DUMMY_HASH = hash_password(secrets.token_urlsafe())
-
-
 def utcnow() -> datetime:
     """The time in UTC, without a zone: how the tokens table stores times."""
     return datetime.now(UTC).replace(tzinfo=None)
@@ -125,7 +120,9 @@ NO_STORE = {"Cache-Control": "no-store"}
 def login(data: schemas.Login) -> tuple[dict[str, Any], int, dict[str, str]]:
     user = Session.scalar(select(User).where(func.lower(User.username) == data.username.lower()))
     if user is None or user.password_hash is None:
-        check_password_hash(DUMMY_HASH, data.password)  # the same work as a real check
+        # Hashing the password given is the same scrypt work as checking it: a
+        # wrong name costs the time of a wrong password, and gives nothing away.
+        hash_password(data.password)
         unauthorized("Wrong username or password.")
     if not check_password_hash(user.password_hash, data.password):
         unauthorized("Wrong username or password.")
