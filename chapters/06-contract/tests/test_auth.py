@@ -132,7 +132,7 @@ def test_login_failures_all_look_the_same(client, ada, login):
 @pytest.mark.real_password_hashing
 def test_an_unknown_user_costs_a_password_check_too(client, ada, monkeypatch):
     # Without it a wrong username answers in microseconds and a wrong password
-    # in a fifth of a second: the clock would tell which names exist.
+    # in tenths of a second (one scrypt run): the clock would tell which names exist.
     # The work is scrypt's: count its calls and their cost parameters.
     costs = []
     scrypt = hashlib.scrypt
