@@ -136,7 +136,7 @@ def test_a_worker_refuses_to_start_on_what_gunicorn_refuses(settings):
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,  # a hang guard: the refusal comes before any job is taken
+        timeout=60,  # a hang guard: the refusal comes before any job is taken
     )
     assert result.returncode != 0
     assert "SECRET_KEY is not set to a string of at least 16 characters" in result.stderr
