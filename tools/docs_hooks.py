@@ -681,7 +681,7 @@ def versions_all(root: Path = ROOT) -> str:
         "    `constraints.txt`. The `chapter-NN-lowest` sessions run each\n"
         "    chapter's tests again without them, at the lowest version of each range its\n"
         "    `pyproject.toml` accepts, on PostgreSQL from chapter 02 on. The default run\n"
-        "    has `chapter-NN` and `chapter-NN-lowest`: each suite once per database.\n"
+        "    has both; `chapter-NN-postgres` runs by name only.\n"
         "    The site is built with the pins of\n"
         f"    `requirements/docs.txt`: {docs}.\n\n"
         "    | package | pinned version |\n"
