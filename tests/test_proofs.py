@@ -70,7 +70,10 @@ def test_a_removal_is_proven_only_when_its_guard_fails(
 ):
     config = write_config(tmp_path, guard)
     assert proofs.run(config, {"01": chapter}, jobs=1) == exit_code
-    assert verdict in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert verdict in out
+    if exit_code == 0:  # a proven run also says how long it took
+        assert re.search(rf"^{re.escape(verdict)}  \(\d+\.\d s\)$", out, re.MULTILINE), out
 
 
 def test_a_guard_that_fails_on_the_unchanged_chapter_stops_the_run(tmp_path, chapter, capsys):
